@@ -1,0 +1,274 @@
+use neurite_chip::ChipProfile;
+use neurite_program::{AxonAddress, AxonId, CoreId, GroupId, NeuronId, SignMode as PSign};
+
+use crate::{CompileError, compile};
+
+fn net(toml: &str) -> neurite_net::Network {
+    neurite_net::from_toml_str(toml, "test.toml", None).expect("valid description")
+}
+
+fn small_chip(neurons: u32, cores: u32) -> ChipProfile {
+    let mut chip = ChipProfile::loihi2();
+    chip.name = "small".to_string();
+    chip.core.neurons = neurons;
+    chip.cores_per_chip = cores;
+    chip
+}
+
+const TWO_LAYER: &str = r#"
+[[populations]]
+name = "in"
+size = 3
+model = "input"
+[[populations]]
+name = "a"
+size = 3
+model = "lif"
+du = 10
+dv = 20
+vth = 100
+bias_mant = [1, 2, 3]
+u_init = 5
+[[populations]]
+name = "b"
+size = 2
+model = "lif"
+du = 11
+dv = 21
+vth = 101
+[[projections]]
+from = "in"
+to = "a"
+one_to_one = { weight = 64 }
+delay = 4
+[[projections]]
+from = "a"
+to = "b"
+dense = [[-100, 0, 50], [300, 0, 0]]
+weight_exp = -2
+[[probes]]
+population = "b"
+vars = ["spikes"]
+"#;
+
+#[test]
+fn neurons_fill_cores_in_order() {
+    let compiled = compile(&net(TWO_LAYER), &small_chip(2, 8)).expect("compiles");
+    let p = &compiled.program;
+    assert_eq!(p.cores.len(), 3);
+    assert_eq!(
+        p.cores.iter().map(|c| c.neurons.len()).collect::<Vec<_>>(),
+        vec![2, 2, 1]
+    );
+    let a = &p.populations[p.population("a").expect("a")];
+    let b = &p.populations[p.population("b").expect("b")];
+    let at = |addr: &neurite_program::NeuronAddress| (addr.core.0, addr.neuron.0);
+    assert_eq!(
+        a.neurons.iter().map(at).collect::<Vec<_>>(),
+        vec![(0, 0), (0, 1), (1, 0)]
+    );
+    assert_eq!(
+        b.neurons.iter().map(at).collect::<Vec<_>>(),
+        vec![(1, 1), (2, 0)]
+    );
+    assert!(!a.report_spikes);
+    assert!(b.report_spikes);
+    // Initial state and bias are carried per neuron.
+    assert_eq!(p.cores[0].neurons.u, vec![5, 5]);
+    assert_eq!(p.cores[0].neurons.bias_mant, vec![1, 2]);
+    // Two profiles meet on core 1 (a's last neuron, b's first).
+    assert_eq!(p.cores[1].profiles.len(), 2);
+    p.validate(&small_chip(2, 8)).expect("valid program");
+}
+
+#[test]
+fn input_channels_and_routes_point_at_the_right_axons() {
+    let compiled = compile(&net(TWO_LAYER), &small_chip(2, 8)).expect("compiles");
+    let p = &compiled.program;
+    let port = &p.inputs[p.input_port("in").expect("port")];
+    // Channel i drives a[i]: a[0], a[1] on core 0, a[2] on core 1.
+    let axon = |core: u32, axon: u32| AxonAddress {
+        core: CoreId(core),
+        axon: AxonId(axon),
+    };
+    assert_eq!(port.channels[0], vec![axon(0, 0)]);
+    assert_eq!(port.channels[1], vec![axon(0, 1)]);
+    assert_eq!(port.channels[2], vec![axon(1, 0)]);
+    let s = p.cores[0].synapses[p.cores[0].axons[1].range()][0];
+    assert_eq!((s.target, s.delay), (NeuronId(1), 4));
+    // one_to_one weight 64, excitatory 8 bits: mantissa 64.
+    assert_eq!(s.weight, 64);
+
+    // a[0] (core 0 neuron 0) feeds b[0] (core 1) with −100 and b[1] (core 2)
+    // with 300: one axon on each destination core.
+    let core0 = &p.cores[0];
+    let route = &core0.destinations[core0.routes[0].range()];
+    assert_eq!(route.len(), 2);
+    assert_eq!((route[0].core, route[1].core), (CoreId(1), CoreId(2)));
+    // a[1] has no synapses (its column is zero): no route.
+    assert!(core0.routes[1].len == 0);
+    // Mixed mode: −100 → mantissa −50 (weight −100), 300 → clipped 255 → 127.
+    let core2 = &p.cores[2];
+    let run = &core2.synapses[core2.axons[route[1].axon.0 as usize].range()];
+    assert_eq!(run.len(), 1);
+    assert_eq!(run[0].weight, 127);
+    let group = core2.groups[run[0].group.0 as usize];
+    assert_eq!(group.sign_mode, PSign::Mixed);
+    assert_eq!(group.weight_exp, -2);
+}
+
+#[test]
+fn one_axon_per_source_and_core_with_entries_of_each_projection() {
+    // Two projections from the same source onto one core: one axon, two groups.
+    let compiled = compile(
+        &net(r#"
+[[populations]]
+name = "in"
+size = 1
+model = "input"
+[[populations]]
+name = "x"
+size = 2
+model = "lif"
+du = 0
+dv = 0
+vth = 1
+[[projections]]
+from = "in"
+to = "x"
+dense = [[10], [20]]
+[[projections]]
+from = "in"
+to = "x"
+dense = [[-5], [0]]
+weight_exp = 3
+"#),
+        &ChipProfile::loihi2(),
+    )
+    .expect("compiles");
+    let core = &compiled.program.cores[0];
+    assert_eq!(core.axons.len(), 1);
+    assert_eq!(core.groups.len(), 2);
+    let run = &core.synapses[core.axons[0].range()];
+    assert_eq!(run.len(), 3);
+    assert_eq!(
+        run.iter()
+            .map(|s| (s.group, s.target.0, s.weight))
+            .collect::<Vec<_>>(),
+        vec![
+            (GroupId(0), 0, 10),
+            (GroupId(0), 1, 20),
+            (GroupId(1), 0, -5)
+        ]
+    );
+    assert_eq!(core.groups[1].sign_mode, PSign::Inhibitory);
+}
+
+#[test]
+fn report_counts_clipped_and_zeroed_weights() {
+    let compiled = compile(
+        &net(r#"
+[[populations]]
+name = "in"
+size = 3
+model = "input"
+[[populations]]
+name = "x"
+size = 1
+model = "lif"
+du = 0
+dv = 0
+vth = 1
+[[projections]]
+from = "in"
+to = "x"
+dense = [[400, 1, 7]]
+num_weight_bits = 2
+"#),
+        &ChipProfile::loihi2(),
+    )
+    .expect("compiles");
+    let report = &compiled.report;
+    let p = &report.projections[0];
+    assert_eq!((p.clipped, p.zeroed, p.synapses), (1, 2, 3));
+    assert!(p.inferred);
+    assert_eq!(report.synapses, 1);
+    let warnings = report.warnings().join("\n");
+    assert!(
+        warnings.contains("projection 'in->x': 1 of 3 weights clipped to 0..255"),
+        "{warnings}"
+    );
+    assert!(
+        warnings.contains("2 of 3 weights quantized to 0 and dropped"),
+        "{warnings}"
+    );
+}
+
+#[test]
+fn too_many_neurons_is_a_typed_error() {
+    let err = compile(&net(TWO_LAYER), &small_chip(2, 2)).unwrap_err();
+    assert_eq!(
+        err,
+        CompileError::TooManyCores {
+            chip: "small".to_string(),
+            neurons: 5,
+            per_core: 2,
+            needed: 3,
+            available: 2
+        }
+    );
+    assert!(err.to_string().contains("needs 3 cores") || err.to_string().contains("need 3 cores"));
+}
+
+#[test]
+fn profile_limit_opens_a_new_core() {
+    let mut chip = small_chip(100, 8);
+    chip.core.neuron_profiles = 1;
+    let compiled = compile(&net(TWO_LAYER), &chip).expect("compiles");
+    // a and b differ in du/dv/vth: one profile each, so two cores.
+    assert_eq!(compiled.program.cores.len(), 2);
+    compiled.program.validate(&chip).expect("valid");
+}
+
+#[test]
+fn group_limit_and_delay_limit_are_typed_errors() {
+    let mut chip = small_chip(100, 8);
+    chip.core.synapse_groups = 1;
+    // All five neurons share core 0, which then receives both projections.
+    let err = compile(&net(TWO_LAYER), &chip).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "core 0 receives 2 projections (synapse groups), chip 'small' allows 1 per core; \
+         first over the limit: projection 'a->b'"
+    );
+
+    let mut chip = small_chip(100, 8);
+    chip.core.max_delay = 3;
+    let err = compile(&net(TWO_LAYER), &chip).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "projection 'in->a': delay 4 exceeds chip 'small' maximum of 3"
+    );
+}
+
+#[test]
+fn compiled_programs_survive_encoding() {
+    let compiled = compile(&net(TWO_LAYER), &ChipProfile::loihi1()).expect("compiles");
+    let bytes = compiled.program.encode();
+    let decoded = neurite_program::Program::decode(&bytes).expect("decodes");
+    assert_eq!(decoded, compiled.program);
+    decoded
+        .validate(&ChipProfile::loihi1())
+        .expect("valid on loihi1");
+}
+
+#[test]
+fn input_only_network_compiles_to_no_cores() {
+    let compiled = compile(
+        &net("[[populations]]\nname = \"in\"\nsize = 2\nmodel = \"input\"\n"),
+        &ChipProfile::loihi2(),
+    )
+    .expect("compiles");
+    assert!(compiled.program.cores.is_empty());
+    assert_eq!(compiled.program.inputs[0].channels, vec![vec![], vec![]]);
+}

@@ -1,0 +1,285 @@
+//! One core at run time: neuron state as structure of arrays, synapse memory
+//! split into per-group segments, and the delay ring that holds synaptic input
+//! until the step it arrives.
+
+use bitvec::vec::BitVec;
+use neurite_program::{AxonAddress, Core, Run};
+
+use crate::Var;
+use crate::neuron::{LifConstants, apply_weight_exp, lif_step};
+
+/// A run of synapse entries of one group within an axon's run.
+#[derive(Debug, Clone, Copy)]
+struct Segment {
+    group: u16,
+    start: u32,
+    end: u32,
+}
+
+/// A synapse entry ready to add: the weight is on the 8-bit scale and, for
+/// groups with a non-negative exponent, already shifted by it.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    target: u32,
+    weight: i32,
+    delay: u8,
+}
+
+#[derive(Debug)]
+struct Group {
+    weight_exp: i8,
+    /// Segments of this group hit during the current step (negative exponent
+    /// only: their sums must be formed before the shift rounds them).
+    pending: Vec<u32>,
+}
+
+#[derive(Debug)]
+pub(crate) struct CoreState {
+    n: usize,
+    constants: Vec<LifConstants>,
+    u: Vec<i32>,
+    v: Vec<i32>,
+    refractory_left: Vec<u8>,
+    spikes: BitVec,
+    spike_counts: Vec<u64>,
+    /// Per axon, its segments.
+    axons: Vec<Run>,
+    segments: Vec<Segment>,
+    entries: Vec<Entry>,
+    groups: Vec<Group>,
+    /// Groups that have pending segments this step.
+    active_groups: Vec<u16>,
+    /// Synaptic input by arrival step: slot `t & ring_mask` holds step t's
+    /// input for every neuron, modulo 2^32.
+    ring: Vec<i32>,
+    ring_mask: u64,
+    /// Sums of one negative-exponent group per (target, delay), and the
+    /// indices written since the last flush.
+    scratch: Vec<i64>,
+    scratch_dirty: Vec<u32>,
+    delay_span: usize,
+    routes: Vec<Run>,
+    destinations: Vec<AxonAddress>,
+}
+
+impl CoreState {
+    /// Builds the run-time form of a validated core.
+    pub(crate) fn new(core: &Core) -> Self {
+        let n = core.neurons.len();
+        let neurons = &core.neurons;
+        let constants = (0..n)
+            .map(|i| {
+                let p = core.profiles[usize::from(neurons.profile[i].0)];
+                LifConstants::new(
+                    p.du,
+                    p.dv,
+                    p.vth,
+                    neurons.bias_mant[i],
+                    neurons.bias_exp[i],
+                    p.refractory,
+                )
+            })
+            .collect();
+
+        let max_delay = core.synapses.iter().map(|s| s.delay).max().unwrap_or(0);
+        // A spike lands up to max_delay + 1 slots ahead of the slot being read.
+        let slots = (usize::from(max_delay) + 2).next_power_of_two();
+        let delay_span = usize::from(max_delay) + 1;
+
+        let groups: Vec<Group> = core
+            .groups
+            .iter()
+            .map(|g| Group {
+                weight_exp: g.weight_exp,
+                pending: Vec::new(),
+            })
+            .collect();
+        let entries = core
+            .synapses
+            .iter()
+            .map(|s| {
+                let group = &core.groups[usize::from(s.group.0)];
+                let weight = group.weight_of(s.weight);
+                Entry {
+                    target: s.target.0,
+                    weight: if group.weight_exp >= 0 {
+                        weight << group.weight_exp
+                    } else {
+                        weight
+                    },
+                    delay: s.delay,
+                }
+            })
+            .collect();
+        let mut axons = Vec::with_capacity(core.axons.len());
+        let mut segments = Vec::new();
+        for run in &core.axons {
+            let first = segments.len() as u32;
+            let range = run.range();
+            let mut start = range.start;
+            while start < range.end {
+                let group = core.synapses[start].group.0;
+                let mut end = start + 1;
+                while end < range.end && core.synapses[end].group.0 == group {
+                    end += 1;
+                }
+                segments.push(Segment {
+                    group,
+                    start: start as u32,
+                    end: end as u32,
+                });
+                start = end;
+            }
+            axons.push(Run {
+                start: first,
+                len: segments.len() as u32 - first,
+            });
+        }
+        let needs_scratch = core.groups.iter().any(|g| g.weight_exp < 0);
+
+        Self {
+            n,
+            constants,
+            u: neurons.u.clone(),
+            v: neurons.v.clone(),
+            refractory_left: vec![0; n],
+            spikes: BitVec::repeat(false, n),
+            spike_counts: vec![0; n],
+            axons,
+            segments,
+            entries,
+            groups,
+            active_groups: Vec::new(),
+            ring: vec![0; slots * n],
+            ring_mask: (slots - 1) as u64,
+            scratch: if needs_scratch {
+                vec![0; n * delay_span]
+            } else {
+                Vec::new()
+            },
+            scratch_dirty: Vec::new(),
+            delay_span,
+            routes: core.routes.clone(),
+            destinations: core.destinations.clone(),
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.n
+    }
+
+    fn slot(&self, step: u64) -> usize {
+        (step & self.ring_mask) as usize * self.n
+    }
+
+    /// Step 1 of a timestep: every neuron consumes its input for step `t`.
+    pub(crate) fn update_neurons(&mut self, t: u64) {
+        let base = self.slot(t);
+        let input = &mut self.ring[base..base + self.n];
+        for i in 0..self.n {
+            let a = std::mem::take(&mut input[i]);
+            let spiked = lif_step(
+                &mut self.u[i],
+                &mut self.v[i],
+                &mut self.refractory_left[i],
+                a,
+                &self.constants[i],
+            );
+            self.spikes.set(i, spiked);
+            self.spike_counts[i] += u64::from(spiked);
+        }
+    }
+
+    /// Step 2: the axons this core's spikes of the step reach, per core.
+    pub(crate) fn route_spikes(&self, inbox: &mut [Vec<u32>]) {
+        for i in self.spikes.iter_ones() {
+            for d in &self.destinations[self.routes[i].range()] {
+                inbox[d.core.0 as usize].push(d.axon.0);
+            }
+        }
+    }
+
+    /// Step 3: reads the synapse runs of the axons hit at step `t` and adds
+    /// their contributions to the ring. Returns the synapse entries read.
+    pub(crate) fn deliver(&mut self, t: u64, inbox: &[u32]) -> u64 {
+        let mut events = 0u64;
+        for &axon in inbox {
+            let run = self.axons[axon as usize];
+            for s in run.range() {
+                let segment = self.segments[s];
+                events += u64::from(segment.end - segment.start);
+                let group = &mut self.groups[usize::from(segment.group)];
+                if group.weight_exp < 0 {
+                    if group.pending.is_empty() {
+                        self.active_groups.push(segment.group);
+                    }
+                    group.pending.push(s as u32);
+                    continue;
+                }
+                for e in &self.entries[segment.start as usize..segment.end as usize] {
+                    let at = ((t + 1 + u64::from(e.delay)) & self.ring_mask) as usize * self.n
+                        + e.target as usize;
+                    self.ring[at] = self.ring[at].wrapping_add(e.weight);
+                }
+            }
+        }
+        for g in std::mem::take(&mut self.active_groups) {
+            self.flush_group(t, usize::from(g));
+        }
+        events
+    }
+
+    /// Sums one negative-exponent group's contributions of this step per
+    /// (target, delay), then shifts each sum (rounding toward −∞) into the ring.
+    fn flush_group(&mut self, t: u64, g: usize) {
+        let span = self.delay_span;
+        let pending = std::mem::take(&mut self.groups[g].pending);
+        for &s in &pending {
+            let segment = self.segments[s as usize];
+            for e in &self.entries[segment.start as usize..segment.end as usize] {
+                let index = e.target as usize * span + usize::from(e.delay);
+                if self.scratch[index] == 0 {
+                    // A sum that returns to 0 and moves again is listed twice;
+                    // the second visit finds 0 and adds nothing.
+                    self.scratch_dirty.push(index as u32);
+                }
+                self.scratch[index] += i64::from(e.weight);
+            }
+        }
+        let weight_exp = self.groups[g].weight_exp;
+        for &index in &self.scratch_dirty {
+            let index = index as usize;
+            let sum = std::mem::take(&mut self.scratch[index]);
+            if sum == 0 {
+                continue;
+            }
+            let (target, delay) = (index / span, (index % span) as u64);
+            let at = ((t + 1 + delay) & self.ring_mask) as usize * self.n + target;
+            // The ring keeps input modulo 2^32; truncating is exact for u.
+            self.ring[at] = self.ring[at].wrapping_add(apply_weight_exp(sum, weight_exp) as i32);
+        }
+        self.scratch_dirty.clear();
+        let mut pending = pending;
+        pending.clear();
+        self.groups[g].pending = pending;
+    }
+
+    pub(crate) fn spikes_last_step(&self) -> u64 {
+        self.spikes.count_ones() as u64
+    }
+
+    pub(crate) fn spiked(&self, neuron: usize) -> bool {
+        self.spikes[neuron]
+    }
+
+    pub(crate) fn spike_count(&self, neuron: usize) -> u64 {
+        self.spike_counts[neuron]
+    }
+
+    pub(crate) fn get(&self, var: Var, neuron: usize) -> i32 {
+        match var {
+            Var::U => self.u[neuron],
+            Var::V => self.v[neuron],
+        }
+    }
+}

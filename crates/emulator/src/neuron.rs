@@ -1,0 +1,193 @@
+//! The fixed-point arithmetic of one LIF neuron for one timestep, as Lava's
+//! `PyLifModelBitAcc` computes it.
+//!
+//! ```text
+//! u ← wrap24( tz(u · (4096 − (du + 1)), 12) + (a << 6) )
+//! v ← sat24 ( tz(v · (4096 − dv), 12) + u + (bias_mant << bias_exp) )
+//! spike ← v > vth << 6;   on a spike v ← 0 (u keeps its value)
+//! ```
+//!
+//! `tz(x, 12)` divides by 4096 rounding toward zero; `wrap24` folds u into
+//! (−2^23, 2^23] modulo 2^24; `sat24` clamps v to ±(2^23 − 1); `a` is the
+//! summed synaptic input that arrives this step.
+//!
+//! Lava wraps u by adding or subtracting 2^24 once; the two agree whenever
+//! the unwrapped value lies within (−3·2^23, 3·2^23], which holds unless the
+//! synaptic input of one step exceeds 2^24 in magnitude — beyond that Lava
+//! leaves u outside 24 bits, which no 24-bit register can hold, and Neurite
+//! keeps wrapping modulo 2^24.
+
+/// Decay constants are 12-bit fractions of this unity.
+pub const DECAY_UNITY: i32 = 4096;
+
+/// Multiplies by `keep / 4096`, rounding toward zero.
+#[inline(always)]
+pub fn decay(x: i32, keep: i32) -> i32 {
+    // |x| ≤ 2^23 and keep ≤ 4096: the product fits 36 bits, the quotient 24.
+    ((i64::from(x) * i64::from(keep)) / i64::from(DECAY_UNITY)) as i32
+}
+
+/// Folds a current into (−2^23, 2^23] modulo 2^24.
+#[inline(always)]
+pub fn wrap_u(x: i64) -> i32 {
+    const OFFSET: i64 = (1 << 23) - 1;
+    (((x + OFFSET) & ((1 << 24) - 1)) - OFFSET) as i32
+}
+
+/// Clamps a voltage to ±(2^23 − 1).
+#[inline(always)]
+pub fn saturate_v(x: i64) -> i32 {
+    const LIMIT: i64 = (1 << 23) - 1;
+    x.clamp(-LIMIT, LIMIT) as i32
+}
+
+/// Applies a weight exponent to a sum of weights: a left shift for positive
+/// exponents, an arithmetic right shift (rounding toward −∞) for negative ones.
+#[inline(always)]
+pub fn apply_weight_exp(sum: i64, weight_exp: i8) -> i64 {
+    if weight_exp >= 0 {
+        sum << weight_exp
+    } else {
+        sum >> (-weight_exp)
+    }
+}
+
+/// Per-neuron constants derived once from the Program.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LifConstants {
+    /// 4096 − (du + 1): the part of u kept each step.
+    pub keep_u: i32,
+    /// 4096 − dv: the part of v kept each step.
+    pub keep_v: i32,
+    /// bias_mant << bias_exp.
+    pub bias: i32,
+    /// vth << 6.
+    pub theta: i32,
+    /// Steps v is held at 0 after a spike.
+    pub refractory: u8,
+}
+
+impl LifConstants {
+    /// Derives the constants from hardware parameters.
+    pub fn new(du: u16, dv: u16, vth: u32, bias_mant: i16, bias_exp: u8, refractory: u8) -> Self {
+        Self {
+            keep_u: DECAY_UNITY - (i32::from(du) + 1),
+            keep_v: DECAY_UNITY - i32::from(dv),
+            bias: i32::from(bias_mant) << bias_exp,
+            theta: (vth << 6) as i32,
+            refractory,
+        }
+    }
+}
+
+/// One timestep of one neuron. `input` is the synaptic input arriving this
+/// step, modulo 2^32 (only its low 18 bits can reach u). Returns whether the
+/// neuron spiked.
+///
+/// During a refractory period v is held (at 0, its reset value) and the
+/// neuron cannot spike, while u keeps integrating.
+#[inline(always)]
+pub fn lif_step(
+    u: &mut i32,
+    v: &mut i32,
+    refractory_left: &mut u8,
+    input: i32,
+    c: &LifConstants,
+) -> bool {
+    let new_u = wrap_u(i64::from(decay(*u, c.keep_u)) + (i64::from(input) << 6));
+    *u = new_u;
+    if *refractory_left > 0 {
+        *refractory_left -= 1;
+        return false;
+    }
+    let new_v = saturate_v(i64::from(decay(*v, c.keep_v)) + i64::from(new_u) + i64::from(c.bias));
+    let spiked = new_v > c.theta;
+    *v = if spiked { 0 } else { new_v };
+    if spiked {
+        *refractory_left = c.refractory;
+    }
+    spiked
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decay_rounds_toward_zero() {
+        // 1000 · 4095 / 4096 = 999.76 → 999; −1000 → −999 (not −1000).
+        assert_eq!(decay(1000, 4095), 999);
+        assert_eq!(decay(-1000, 4095), -999);
+        assert_eq!(decay(1, 4095), 0);
+        assert_eq!(decay(-1, 4095), 0);
+        assert_eq!(decay(8_388_608, 4096), 8_388_608);
+        assert_eq!(decay(-8_388_607, 1), -2047);
+    }
+
+    #[test]
+    fn u_wraps_into_the_half_open_window() {
+        assert_eq!(wrap_u(8_388_608), 8_388_608); // +2^23 is kept
+        assert_eq!(wrap_u(8_388_609), -8_388_607);
+        assert_eq!(wrap_u(-8_388_608), 8_388_608); // −2^23 becomes +2^23
+        assert_eq!(wrap_u(-8_388_607), -8_388_607);
+        assert_eq!(wrap_u(16_777_216 + 5), 5);
+        assert_eq!(wrap_u(-16_777_216 - 5), -5);
+        assert_eq!(wrap_u(0), 0);
+    }
+
+    #[test]
+    fn v_saturates() {
+        assert_eq!(saturate_v(9_000_000), 8_388_607);
+        assert_eq!(saturate_v(-9_000_000), -8_388_607);
+        assert_eq!(saturate_v(-8_388_607), -8_388_607);
+    }
+
+    #[test]
+    fn weight_exponent_floors_negative_sums() {
+        assert_eq!(apply_weight_exp(-3, -1), -2);
+        assert_eq!(apply_weight_exp(3, -1), 1);
+        assert_eq!(apply_weight_exp(-1, -8), -1);
+        assert_eq!(apply_weight_exp(255, -8), 0);
+        assert_eq!(apply_weight_exp(-5, 7), -640);
+    }
+
+    #[test]
+    fn constants_include_the_current_decay_offset() {
+        let c = LifConstants::new(0, 0, 131_071, 4095, 7, 3);
+        assert_eq!((c.keep_u, c.keep_v), (4095, 4096));
+        assert_eq!(c.bias, 524_160);
+        assert_eq!(c.theta, 8_388_544);
+        let c = LifConstants::new(4095, 4095, 0, -4096, 0, 0);
+        assert_eq!((c.keep_u, c.keep_v, c.bias, c.theta), (0, 1, -4096, 0));
+    }
+
+    #[test]
+    fn a_step_by_hand() {
+        // du = 1023: keep 3072/4096 of u. dv = 2048: keep half of v.
+        // u = tz(400 · 3072 / 4096) + (2 << 6) = 300 + 128 = 428
+        // v = tz(−101 · 2048 / 4096) + 428 + (3 << 2) = −50 + 428 + 12 = 390
+        // θ = 6 << 6 = 384 < 390: spike, v ← 0, refractory 2.
+        let c = LifConstants::new(1023, 2048, 6, 3, 2, 2);
+        let (mut u, mut v, mut r) = (400, -101, 0);
+        assert!(lif_step(&mut u, &mut v, &mut r, 2, &c));
+        assert_eq!((u, v, r), (428, 0, 2));
+        // Refractory: u integrates (321 + 0), v stays 0, no spike.
+        assert!(!lif_step(&mut u, &mut v, &mut r, 0, &c));
+        assert_eq!((u, v, r), (321, 0, 1));
+        assert!(!lif_step(&mut u, &mut v, &mut r, 0, &c));
+        assert_eq!((u, v, r), (240, 0, 0));
+        // Free again: v = 0 + 180 + 12 = 192 ≤ 384.
+        assert!(!lif_step(&mut u, &mut v, &mut r, 0, &c));
+        assert_eq!((u, v, r), (180, 192, 0));
+    }
+
+    #[test]
+    fn input_is_taken_modulo_two_to_the_eighteen() {
+        let c = LifConstants::new(4095, 0, 0, 0, 0, 0);
+        let (mut u1, mut v1, mut r1) = (0, 0, 0);
+        let (mut u2, mut v2, mut r2) = (0, 0, 0);
+        lif_step(&mut u1, &mut v1, &mut r1, 5, &c);
+        lif_step(&mut u2, &mut v2, &mut r2, 5 + (1 << 18), &c);
+        assert_eq!(u1, u2);
+    }
+}

@@ -1,0 +1,170 @@
+//! The binary form of a Program.
+//!
+//! Layout, little-endian:
+//!
+//! | bytes | field |
+//! |---|---|
+//! | 8 | magic `NRTPROG\0` |
+//! | 4 | format version |
+//! | 2 + n | chip profile name: length, then UTF-8 |
+//! | 8 | body length |
+//! | 4 | CRC-32 of the body |
+//! | … | body: the Program in postcard encoding |
+//!
+//! The header alone tells a board whether the file is a Program, whether it
+//! can read this version, and which chip it targets, before the body is read.
+
+use crate::{Program, ValidationError};
+
+/// First eight bytes of every encoded Program.
+pub const MAGIC: [u8; 8] = *b"NRTPROG\0";
+
+/// Version of the encoding written by this crate; the only one it reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Why bytes could not be read as a Program.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum DecodeError {
+    /// The bytes do not start with the Program magic.
+    #[error("not a Neurite program (bad magic number)")]
+    NotAProgram,
+    /// Written by a format version this build cannot read.
+    #[error(
+        "program format version {found} is not supported (this build reads version {supported})"
+    )]
+    UnsupportedVersion { found: u32, supported: u32 },
+    /// The bytes end before the named part is complete.
+    #[error("program is truncated: {part} needs {needed} bytes, {available} remain")]
+    Truncated {
+        part: &'static str,
+        needed: u64,
+        available: u64,
+    },
+    /// Bytes follow the end of the body.
+    #[error("program has {extra} unexpected bytes after its body")]
+    TrailingBytes { extra: u64 },
+    /// The body does not match its checksum.
+    #[error("program is corrupt: body checksum {actual:#010x} does not match {expected:#010x}")]
+    ChecksumMismatch { expected: u32, actual: u32 },
+    /// The header or the body is malformed.
+    #[error("program is corrupt: {0}")]
+    Malformed(String),
+    /// The body decoded, but its tables are inconsistent.
+    #[error("program is invalid: {0}")]
+    Invalid(#[from] ValidationError),
+}
+
+/// What the header says, readable without decoding the body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    /// Format version.
+    pub version: u32,
+    /// Chip profile name.
+    pub chip: String,
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: u64, part: &'static str) -> Result<&'a [u8], DecodeError> {
+        let available = (self.bytes.len() - self.pos) as u64;
+        if n > available {
+            return Err(DecodeError::Truncated {
+                part,
+                needed: n,
+                available,
+            });
+        }
+        let n = n as usize;
+        let slice = &self.bytes[self.pos..self.pos + n];
+        self.pos += n;
+        Ok(slice)
+    }
+
+    fn array<const N: usize>(&mut self, part: &'static str) -> Result<[u8; N], DecodeError> {
+        let slice = self.take(N as u64, part)?;
+        let mut out = [0u8; N];
+        out.copy_from_slice(slice);
+        Ok(out)
+    }
+}
+
+fn read_header<'a>(bytes: &'a [u8]) -> Result<(Header, Reader<'a>), DecodeError> {
+    if bytes.len() < MAGIC.len() || bytes[..MAGIC.len()] != MAGIC {
+        return Err(DecodeError::NotAProgram);
+    }
+    let mut reader = Reader {
+        bytes,
+        pos: MAGIC.len(),
+    };
+    let version = u32::from_le_bytes(reader.array("format version")?);
+    if version != FORMAT_VERSION {
+        return Err(DecodeError::UnsupportedVersion {
+            found: version,
+            supported: FORMAT_VERSION,
+        });
+    }
+    let name_len = u16::from_le_bytes(reader.array("chip name length")?);
+    let name = reader.take(u64::from(name_len), "chip name")?;
+    let chip = std::str::from_utf8(name)
+        .map_err(|_| DecodeError::Malformed("chip name is not UTF-8".to_string()))?
+        .to_string();
+    Ok((Header { version, chip }, reader))
+}
+
+impl Program {
+    /// Encodes the Program with its header.
+    pub fn encode(&self) -> Vec<u8> {
+        // Postcard fails only on serde features (unknown lengths, non-string
+        // map keys) that these plain types never use.
+        #[allow(clippy::expect_used)]
+        let body = postcard::to_stdvec(self).expect("a Program always serialises");
+        let name = self.chip.as_bytes();
+        let name_len = u16::try_from(name.len()).unwrap_or(u16::MAX);
+        let mut out = Vec::with_capacity(body.len() + 32 + name.len());
+        out.extend_from_slice(&MAGIC);
+        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        out.extend_from_slice(&name_len.to_le_bytes());
+        out.extend_from_slice(&name[..usize::from(name_len)]);
+        out.extend_from_slice(&(body.len() as u64).to_le_bytes());
+        out.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
+        out.extend_from_slice(&body);
+        out
+    }
+
+    /// Reads the header only: format version and chip profile name.
+    pub fn peek_header(bytes: &[u8]) -> Result<Header, DecodeError> {
+        read_header(bytes).map(|(header, _)| header)
+    }
+
+    /// Decodes a Program and checks that its tables are consistent with one
+    /// another (see [`Program::check_structure`]). Limits of a particular chip
+    /// are checked by [`Program::validate`].
+    pub fn decode(bytes: &[u8]) -> Result<Program, DecodeError> {
+        let (header, mut reader) = read_header(bytes)?;
+        let body_len = u64::from_le_bytes(reader.array("body length")?);
+        let expected = u32::from_le_bytes(reader.array("body checksum")?);
+        let body = reader.take(body_len, "body")?;
+        let extra = (bytes.len() - reader.pos) as u64;
+        if extra > 0 {
+            return Err(DecodeError::TrailingBytes { extra });
+        }
+        let actual = crc32fast::hash(body);
+        if actual != expected {
+            return Err(DecodeError::ChecksumMismatch { expected, actual });
+        }
+        let program: Program =
+            postcard::from_bytes(body).map_err(|e| DecodeError::Malformed(e.to_string()))?;
+        if program.chip != header.chip {
+            return Err(DecodeError::Malformed(format!(
+                "header names chip '{}' but the body names '{}'",
+                header.chip, program.chip
+            )));
+        }
+        program.check_structure()?;
+        Ok(program)
+    }
+}

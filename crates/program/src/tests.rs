@@ -1,0 +1,299 @@
+use neurite_chip::ChipProfile;
+use proptest::prelude::*;
+
+use crate::*;
+
+/// Two cores: core 0 holds neurons 0..2 whose spikes feed core 1's axon 0;
+/// a host input port drives core 0's axon 0.
+fn sample() -> Program {
+    let profile = NeuronProfile {
+        model: NeuronModel::Lif,
+        du: 1024,
+        dv: 512,
+        vth: 200,
+        refractory: 0,
+    };
+    let group = SynapseGroup {
+        weight_exp: -1,
+        num_weight_bits: 8,
+        sign_mode: SignMode::Mixed,
+    };
+    let core0 = Core {
+        profiles: vec![profile],
+        neurons: Neurons {
+            profile: vec![ProfileId(0); 2],
+            bias_mant: vec![0, 50],
+            bias_exp: vec![0, 3],
+            u: vec![0, 0],
+            v: vec![0, -5],
+        },
+        groups: vec![group],
+        axons: vec![Run { start: 0, len: 2 }],
+        synapses: vec![
+            Synapse {
+                target: NeuronId(0),
+                weight: 50,
+                delay: 0,
+                group: GroupId(0),
+            },
+            Synapse {
+                target: NeuronId(1),
+                weight: -20,
+                delay: 62,
+                group: GroupId(0),
+            },
+        ],
+        routes: vec![Run { start: 0, len: 1 }, Run { start: 1, len: 0 }],
+        destinations: vec![AxonAddress {
+            core: CoreId(1),
+            axon: AxonId(0),
+        }],
+    };
+    let core1 = Core {
+        profiles: vec![profile],
+        neurons: Neurons {
+            profile: vec![ProfileId(0)],
+            bias_mant: vec![1],
+            bias_exp: vec![0],
+            u: vec![0],
+            v: vec![0],
+        },
+        groups: vec![group],
+        axons: vec![Run { start: 0, len: 1 }],
+        synapses: vec![Synapse {
+            target: NeuronId(0),
+            weight: 127,
+            delay: 3,
+            group: GroupId(0),
+        }],
+        routes: vec![Run { start: 0, len: 0 }],
+        destinations: vec![],
+    };
+    Program {
+        chip: "loihi2".to_string(),
+        cores: vec![core0, core1],
+        inputs: vec![InputPort {
+            name: "in".to_string(),
+            channels: vec![vec![AxonAddress {
+                core: CoreId(0),
+                axon: AxonId(0),
+            }]],
+        }],
+        populations: vec![PopulationMap {
+            name: "hidden".to_string(),
+            neurons: vec![
+                NeuronAddress {
+                    core: CoreId(0),
+                    neuron: NeuronId(0),
+                },
+                NeuronAddress {
+                    core: CoreId(0),
+                    neuron: NeuronId(1),
+                },
+            ],
+            report_spikes: true,
+        }],
+    }
+}
+
+#[test]
+fn sample_is_valid_for_loihi2() {
+    sample().validate(&ChipProfile::loihi2()).expect("valid");
+}
+
+#[test]
+fn encoding_round_trips() {
+    let program = sample();
+    let bytes = program.encode();
+    assert_eq!(&bytes[..8], &MAGIC);
+    assert_eq!(Program::decode(&bytes), Ok(program));
+    let header = Program::peek_header(&bytes).expect("header");
+    assert_eq!(header.version, FORMAT_VERSION);
+    assert_eq!(header.chip, "loihi2");
+}
+
+#[test]
+fn every_truncation_is_a_typed_error() {
+    let bytes = sample().encode();
+    for len in 0..bytes.len() {
+        let err = Program::decode(&bytes[..len]).unwrap_err();
+        match err {
+            DecodeError::NotAProgram | DecodeError::Truncated { .. } => {}
+            other => panic!("length {len}: unexpected {other:?}"),
+        }
+    }
+    let err = Program::decode(&bytes[..bytes.len() - 3]).unwrap_err();
+    assert!(err.to_string().contains("truncated: body needs"), "{err}");
+}
+
+#[test]
+fn wrong_version_is_refused_before_the_body() {
+    let mut bytes = sample().encode();
+    bytes[8..12].copy_from_slice(&7u32.to_le_bytes());
+    let err = Program::decode(&bytes).unwrap_err();
+    assert_eq!(
+        err,
+        DecodeError::UnsupportedVersion {
+            found: 7,
+            supported: FORMAT_VERSION
+        }
+    );
+    assert!(err.to_string().contains("version 7"));
+}
+
+#[test]
+fn flipped_body_byte_fails_the_checksum() {
+    let mut bytes = sample().encode();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x40;
+    assert!(matches!(
+        Program::decode(&bytes),
+        Err(DecodeError::ChecksumMismatch { .. })
+    ));
+}
+
+#[test]
+fn trailing_bytes_and_bad_magic_are_refused() {
+    let mut bytes = sample().encode();
+    bytes.push(0);
+    assert_eq!(
+        Program::decode(&bytes),
+        Err(DecodeError::TrailingBytes { extra: 1 })
+    );
+    assert_eq!(
+        Program::decode(b"PK\x03\x04zip!"),
+        Err(DecodeError::NotAProgram)
+    );
+}
+
+#[test]
+fn inconsistent_tables_are_refused_on_decode() {
+    let mut program = sample();
+    program.cores[1].synapses[0].target = NeuronId(9);
+    let err = Program::decode(&program.encode()).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("core 1: synapses[0]: target neuron 9 does not exist"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn validation_names_the_core_table_and_entry() {
+    let chip = ChipProfile::loihi2();
+    let cases: Vec<(Box<dyn Fn(&mut Program)>, &str)> = vec![
+        (
+            Box::new(|p| p.cores[0].axons[0].len = 5),
+            "core 0: axons[0]: run 0..5 lies outside a table of 2 entries",
+        ),
+        (
+            Box::new(|p| p.cores[0].destinations[0].axon = AxonId(4)),
+            "core 0: destinations[0]: axon 4 does not exist on core 1",
+        ),
+        (
+            Box::new(|p| p.cores[0].destinations[0].core = CoreId(2)),
+            "core 0: destinations[0]: core 2 does not exist",
+        ),
+        (
+            Box::new(|p| p.cores[0].neurons.u[1] = -(1 << 23)),
+            "core 0: neurons[1]: u -8388608 outside",
+        ),
+        (
+            Box::new(|p| p.cores[0].neurons.bias_exp[0] = 8),
+            "core 0: neurons[0]: bias_exp 8 out of range",
+        ),
+        (
+            Box::new(|p| p.cores[0].neurons.v.pop().map(drop).unwrap_or(())),
+            "core 0: v has 1 entries for 2 neurons",
+        ),
+        (
+            Box::new(|p| p.cores[0].synapses[0].weight = 128),
+            "core 0: synapses[0]: weight mantissa 128 outside -128..=127",
+        ),
+        (
+            Box::new(|p| p.cores[0].synapses[0].group = GroupId(3)),
+            "core 0: synapses[0]: group 3 does not exist",
+        ),
+        (
+            Box::new(|p| p.cores[0].profiles[0].du = 4096),
+            "core 0: profiles[0]: du 4096",
+        ),
+        (
+            Box::new(|p| p.cores[1].groups[0].weight_exp = 8),
+            "core 1: groups[0]: weight_exp 8 out of range",
+        ),
+        (
+            Box::new(|p| p.inputs[0].channels[0][0].axon = AxonId(1)),
+            "input port 'in': channel 0: axon 1 does not exist on core 0",
+        ),
+        (
+            Box::new(|p| p.populations[0].neurons[1].neuron = NeuronId(7)),
+            "population 'hidden': neuron 1: neuron 7 does not exist on core 0",
+        ),
+        (
+            Box::new(|p| p.chip = "loihi1".to_string()),
+            "built for chip 'loihi1', this board is 'loihi2'",
+        ),
+    ];
+    for (mutate, expected) in cases {
+        let mut program = sample();
+        mutate(&mut program);
+        let msg = program.validate(&chip).unwrap_err().to_string();
+        assert!(msg.contains(expected), "expected '{expected}' in '{msg}'");
+    }
+}
+
+#[test]
+fn chip_limits_are_enforced() {
+    let mut chip = ChipProfile::loihi2();
+    chip.core.neurons = 1;
+    let msg = sample().validate(&chip).unwrap_err().to_string();
+    assert_eq!(msg, "core 0: 2 neurons exceed the chip's limit of 1");
+    let mut chip = ChipProfile::loihi2();
+    chip.cores_per_chip = 1;
+    let msg = sample().validate(&chip).unwrap_err().to_string();
+    assert_eq!(msg, "program uses 2 cores, chip 'loihi2' has 1");
+    let mut chip = ChipProfile::loihi2();
+    chip.core.max_delay = 10;
+    let msg = sample().validate(&chip).unwrap_err().to_string();
+    assert!(
+        msg.contains("delay 62 exceeds the chip's maximum of 10"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn mantissa_ranges_follow_sign_mode_and_width() {
+    assert_eq!(SignMode::Mixed.mantissa_range(8), (-128, 127));
+    assert_eq!(SignMode::Mixed.mantissa_range(1), (-1, 0));
+    assert_eq!(SignMode::Excitatory.mantissa_range(8), (0, 255));
+    assert_eq!(SignMode::Inhibitory.mantissa_range(3), (-7, 0));
+    assert_eq!(SignMode::Mixed.weight_shift(8), 1);
+    assert_eq!(SignMode::Excitatory.weight_shift(8), 0);
+    assert_eq!(SignMode::Inhibitory.weight_shift(5), 3);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+    /// Arbitrary damage to an encoded Program gives an error or a Program that
+    /// passes the structural checks; never a panic.
+    #[test]
+    fn damaged_bytes_never_panic(
+        edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..6),
+        fix_checksum in any::<bool>(),
+    ) {
+        let mut bytes = sample().encode();
+        let header_len = 8 + 4 + 2 + 6 + 8 + 4;
+        for (index, value) in edits {
+            let at = index.index(bytes.len());
+            bytes[at] = value;
+        }
+        if fix_checksum && bytes.len() > header_len {
+            let crc = crc32fast::hash(&bytes[header_len..]);
+            bytes[header_len - 4..header_len].copy_from_slice(&crc.to_le_bytes());
+        }
+        if let Ok(program) = Program::decode(&bytes) {
+            prop_assert!(program.check_structure().is_ok());
+        }
+    }
+}

@@ -1,0 +1,250 @@
+//! A plain reference simulator of network descriptions.
+//!
+//! It runs the *description* directly, with straightforward integer loops and
+//! none of the compiler's or the emulator's data structures: weights are
+//! quantized here from Lava's rules, synaptic input waits in a map keyed by
+//! arrival step, and every quantity is computed in wide integers with the
+//! rounding spelled out. It is slow and obviously correct, and it is the
+//! oracle the differential tests hold compiler + emulator to.
+//!
+//! The semantics (Lava's `PyLifModelBitAcc`, `PyDenseModelBitAcc`,
+//! `PyDelayDenseModelBitAcc`), for step t = 1, 2, …:
+//!
+//! - `a` = the synaptic input arriving at step t;
+//! - u ← tz(u · (4096 − du − 1) / 4096) + a · 64, folded into (−2^23, 2^23];
+//! - unless refractory: v ← tz(v · (4096 − dv) / 4096) + u + bias_mant · 2^bias_exp,
+//!   clamped to ±(2^23 − 1); spike when v > vth · 64, then v ← 0;
+//! - a spike at step t, through a synapse of delay d, adds to the input of
+//!   step t + 1 + d; each projection's per-target, per-delay sum of the step
+//!   is multiplied by 2^weight_exp, rounding toward −∞.
+//!
+//! ```
+//! let net = neurite_net::from_toml_str(r#"
+//!     [[populations]]
+//!     name = "n"
+//!     size = 1
+//!     model = "lif"
+//!     du = 0
+//!     dv = 0
+//!     vth = 1
+//!     bias_mant = 1
+//! "#, "n.toml", None).unwrap();
+//! let trace = neurite_reference::simulate(&net, 66);
+//! let n = &trace.populations[0];
+//! assert_eq!(n.v[63], vec![64]);          // step 64
+//! assert_eq!(n.spikes[64], vec![0]);      // step 65: v = 65 > 64
+//! assert_eq!(n.v[65], vec![1]);
+//! ```
+
+use std::collections::BTreeMap;
+
+use neurite_net::{InputStream, Model, Network, SignMode};
+
+/// Everything that happened in a run, per population and step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Trace {
+    /// Steps run.
+    pub steps: u64,
+    /// One entry per population, in description order.
+    pub populations: Vec<PopulationTrace>,
+}
+
+/// One population's record. Index 0 of each list is step 1.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PopulationTrace {
+    /// Indices that spiked at each step, ascending.
+    pub spikes: Vec<Vec<u32>>,
+    /// u of every neuron after each step (empty for input populations).
+    pub u: Vec<Vec<i32>>,
+    /// v of every neuron after each step (empty for input populations).
+    pub v: Vec<Vec<i32>>,
+}
+
+const TWO_23: i128 = 1 << 23;
+const TWO_24: i128 = 1 << 24;
+
+/// Round toward zero of x / 4096, written as Lava writes it.
+fn tz_div_4096(x: i128) -> i128 {
+    x.signum() * (x.abs() >> 12)
+}
+
+/// The 8-bit-scale value a weight takes after clipping and truncation.
+fn quantize(weight: i32, mode: SignMode, num_weight_bits: u8) -> i128 {
+    let w = i128::from(weight);
+    let bits = i128::from(num_weight_bits);
+    match mode {
+        SignMode::Mixed => {
+            let clipped = w.clamp(-256, 255);
+            let step = 1i128 << (9 - bits);
+            // Truncating with an arithmetic shift is a floor division.
+            clipped.div_euclid(step) * step
+        }
+        SignMode::Excitatory => {
+            let clipped = w.clamp(0, 255);
+            let step = 1i128 << (8 - bits);
+            clipped / step * step
+        }
+        SignMode::Inhibitory => {
+            let magnitude = (-w).clamp(0, 255);
+            let step = 1i128 << (8 - bits);
+            -(magnitude / step * step)
+        }
+    }
+}
+
+fn infer(weights: &[i32]) -> SignMode {
+    if weights.iter().all(|&w| w >= 0) {
+        SignMode::Excitatory
+    } else if weights.iter().all(|&w| w <= 0) {
+        SignMode::Inhibitory
+    } else {
+        SignMode::Mixed
+    }
+}
+
+struct LifState {
+    u: Vec<i128>,
+    v: Vec<i128>,
+    /// Last step at which v is still held after a spike.
+    frozen_until: Vec<u64>,
+}
+
+/// Runs `network` for `steps` steps and records every population.
+pub fn simulate(network: &Network, steps: u64) -> Trace {
+    let mut states: Vec<Option<LifState>> = network
+        .populations
+        .iter()
+        .map(|p| match &p.model {
+            Model::Input => None,
+            Model::Lif(lif) => Some(LifState {
+                u: lif.u_init.iter().map(|&x| i128::from(x)).collect(),
+                v: lif.v_init.iter().map(|&x| i128::from(x)).collect(),
+                frozen_until: vec![0; p.size as usize],
+            }),
+        })
+        .collect();
+    // Quantized weights per projection.
+    let weights: Vec<Vec<i128>> = network
+        .projections
+        .iter()
+        .map(|proj| {
+            let written: Vec<i32> = proj.synapses.iter().map(|s| s.weight).collect();
+            let mode = proj.sign_mode.unwrap_or_else(|| infer(&written));
+            written
+                .iter()
+                .map(|&w| quantize(w, mode, proj.num_weight_bits))
+                .collect()
+        })
+        .collect();
+    // Per projection: arrival step → input per target neuron.
+    let mut pending: Vec<BTreeMap<u64, Vec<i128>>> =
+        vec![BTreeMap::new(); network.projections.len()];
+
+    let mut trace = Trace {
+        steps,
+        populations: vec![PopulationTrace::default(); network.populations.len()],
+    };
+    let mut inputs = InputStream::new(network);
+    let mut input_spikes = Vec::new();
+    for t in 1..=steps {
+        inputs.advance(&mut input_spikes);
+        let mut fired: Vec<Vec<bool>> = Vec::with_capacity(network.populations.len());
+        for (p, population) in network.populations.iter().enumerate() {
+            let size = population.size as usize;
+            let mut spiked = vec![false; size];
+            match (&population.model, &mut states[p]) {
+                (Model::Lif(lif), Some(state)) => {
+                    let mut a = vec![0i128; size];
+                    for (j, proj) in network.projections.iter().enumerate() {
+                        if proj.to == p
+                            && let Some(arriving) = pending[j].remove(&t)
+                        {
+                            for (i, x) in arriving.into_iter().enumerate() {
+                                a[i] += x;
+                            }
+                        }
+                    }
+                    for i in 0..size {
+                        let keep_u = 4096 - (i128::from(lif.du[i]) + 1);
+                        let mut u = tz_div_4096(state.u[i] * keep_u) + a[i] * 64;
+                        u = (u - 1 + TWO_23).rem_euclid(TWO_24) - TWO_23 + 1;
+                        state.u[i] = u;
+                        if t <= state.frozen_until[i] {
+                            continue;
+                        }
+                        let keep_v = 4096 - i128::from(lif.dv[i]);
+                        let bias = i128::from(lif.bias_mant[i]) * (1 << lif.bias_exp[i]);
+                        let v = (tz_div_4096(state.v[i] * keep_v) + u + bias)
+                            .clamp(-(TWO_23 - 1), TWO_23 - 1);
+                        if v > i128::from(lif.vth[i]) * 64 {
+                            spiked[i] = true;
+                            state.v[i] = 0;
+                            state.frozen_until[i] = t + u64::from(lif.refractory[i]);
+                        } else {
+                            state.v[i] = v;
+                        }
+                    }
+                    let record = &mut trace.populations[p];
+                    record.u.push(state.u.iter().map(|&x| x as i32).collect());
+                    record.v.push(state.v.iter().map(|&x| x as i32).collect());
+                }
+                _ => {
+                    for &i in &input_spikes[p] {
+                        spiked[i as usize] = true;
+                    }
+                }
+            }
+            trace.populations[p].spikes.push(
+                spiked
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, s)| **s)
+                    .map(|(i, _)| i as u32)
+                    .collect(),
+            );
+            fired.push(spiked);
+        }
+        // Spikes of step t through every projection: sum per (delay, target),
+        // then apply the weight exponent to each sum.
+        for (j, proj) in network.projections.iter().enumerate() {
+            let mut sums: BTreeMap<(u8, u32), i128> = BTreeMap::new();
+            for (s, synapse) in proj.synapses.iter().enumerate() {
+                if fired[proj.from][synapse.pre as usize] {
+                    *sums.entry((synapse.delay, synapse.post)).or_insert(0) += weights[j][s];
+                }
+            }
+            let size = network.populations[proj.to].size as usize;
+            for ((delay, post), sum) in sums {
+                let scaled = if proj.weight_exp >= 0 {
+                    sum * (1 << proj.weight_exp)
+                } else {
+                    sum.div_euclid(1 << (-proj.weight_exp))
+                };
+                let arrival = t + 1 + u64::from(delay);
+                pending[j].entry(arrival).or_insert_with(|| vec![0; size])[post as usize] += scaled;
+            }
+        }
+    }
+    trace
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantization_examples() {
+        assert_eq!(quantize(101, SignMode::Mixed, 8), 100);
+        assert_eq!(quantize(-101, SignMode::Mixed, 8), -102);
+        assert_eq!(quantize(-100, SignMode::Inhibitory, 3), -96);
+        assert_eq!(quantize(300, SignMode::Excitatory, 8), 255);
+        assert_eq!(quantize(-300, SignMode::Inhibitory, 8), -255);
+    }
+
+    #[test]
+    fn tz_rounds_toward_zero() {
+        assert_eq!(tz_div_4096(4097), 1);
+        assert_eq!(tz_div_4096(-4097), -1);
+        assert_eq!(tz_div_4096(-4095), 0);
+    }
+}

@@ -1,0 +1,8 @@
+//! End-to-end tests, linked into one binary to keep link time down.
+
+mod architecture;
+mod cli;
+mod differential;
+mod golden;
+mod lava;
+mod support;
