@@ -1,1 +1,266 @@
-//! cli
+//! The `neurite` command: outputs, files and exit codes.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+use crate::support::{examples, root, shown};
+
+fn neurite(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_neurite"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("neurite runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[track_caller]
+fn assert_exit(output: &Output, code: i32) {
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "stdout:\n{}\nstderr:\n{}",
+        stdout(output),
+        stderr(output)
+    );
+}
+
+#[test]
+fn every_example_runs_and_prints_its_summary() {
+    let all = examples();
+    assert!(
+        all.len() >= 8,
+        "examples/ should hold a network per feature"
+    );
+    for path in all {
+        let shown_path = shown(&path);
+        let output = neurite(&["run", &shown_path]);
+        assert_exit(&output, 0);
+        let text = stdout(&output);
+        assert!(text.contains("ran "), "{shown_path}: no summary in\n{text}");
+        assert!(
+            text.contains("steps/s"),
+            "{shown_path}: no speed in\n{text}"
+        );
+        let network = neurite::net::load(&path).expect("example is valid");
+        for population in &network.populations {
+            assert!(
+                text.lines()
+                    .any(|l| l.trim_start().starts_with(&population.name)),
+                "{shown_path}: population {} missing from the summary",
+                population.name
+            );
+        }
+        let check = neurite(&["check", &shown_path]);
+        assert_exit(&check, 0);
+        assert!(stdout(&check).starts_with("ok: "));
+    }
+}
+
+#[test]
+fn run_prints_spikes_then_the_summary() {
+    let output = neurite(&["run", "examples/delay-line.toml"]);
+    assert_exit(&output, 0);
+    let text = stdout(&output);
+    // Delays 0, 5, 20, 62 from a spike at step 1: arrivals at 2, 7, 22, 64.
+    for line in ["2: taps[0]", "7: taps[1]", "22: taps[2]", "64: taps[3]"] {
+        assert!(text.contains(line), "missing '{line}' in\n{text}");
+    }
+    let summary = text.find("ran 70 steps").expect("summary");
+    assert!(text.find("64: taps[3]").expect("spike line") < summary);
+    assert!(text.contains("taps"));
+}
+
+fn run_json_text(args: &[&str]) -> (String, Value) {
+    let output = neurite(args);
+    assert_exit(&output, 0);
+    let text = stdout(&output);
+    assert_eq!(
+        text.lines().count(),
+        1,
+        "--json prints one document and nothing else"
+    );
+    let doc = serde_json::from_str(&text).expect("stdout is JSON");
+    (text, doc)
+}
+
+fn run_json(args: &[&str]) -> Value {
+    run_json_text(args).1
+}
+
+#[test]
+fn json_output_has_every_probed_variable_at_every_step() {
+    let (text, doc) = run_json_text(&["run", "examples/two-layer.toml", "--json", "--steps", "25"]);
+    assert_eq!(doc["steps"], 25);
+    let populations = doc["populations"].as_object().expect("populations");
+    assert_eq!(populations.len(), 2);
+    // Probed populations appear in description order ("in" is declared first).
+    let position = |key: &str| text.find(&format!("\"{key}\":{{")).expect(key);
+    assert!(position("in") < position("hidden"));
+    let hidden = &populations["hidden"];
+    for var in ["spikes", "u", "v"] {
+        assert_eq!(hidden[var].as_array().expect(var).len(), 25, "{var}");
+    }
+    assert_eq!(hidden["u"][0].as_array().expect("row").len(), 2);
+    assert!(populations["in"].get("u").is_none(), "inputs have no u");
+
+    // The same numbers as the reference simulator.
+    let network = neurite::net::load(&root().join("examples/two-layer.toml")).expect("valid");
+    let trace = neurite_reference::simulate(&network, 25);
+    let hidden_trace = &trace.populations[network.population("hidden").expect("hidden")];
+    let as_rows = |v: &Value| -> Vec<Vec<i64>> { serde_json::from_value(v.clone()).expect("rows") };
+    let widen = |rows: &[Vec<i32>]| -> Vec<Vec<i64>> {
+        rows.iter()
+            .map(|r| r.iter().map(|&x| i64::from(x)).collect())
+            .collect()
+    };
+    assert_eq!(as_rows(&hidden["u"]), widen(&hidden_trace.u));
+    assert_eq!(as_rows(&hidden["v"]), widen(&hidden_trace.v));
+    let spikes: Vec<Vec<u32>> = serde_json::from_value(hidden["spikes"].clone()).expect("spikes");
+    assert_eq!(spikes, hidden_trace.spikes);
+    assert!(spikes.iter().any(|s| !s.is_empty()), "the example spikes");
+}
+
+fn read_npy(path: &Path) -> (Vec<u64>, Vec<i32>) {
+    let bytes = std::fs::read(path).expect("npy written");
+    let npy = npyz::NpyFile::new(&bytes[..]).expect("valid npy");
+    let shape = npy.shape().to_vec();
+    (shape, npy.into_vec::<i32>().expect("int32 data"))
+}
+
+#[test]
+fn out_dir_holds_spikes_csv_and_state_arrays_matching_json() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("results");
+    let out_arg = out.to_str().expect("utf-8 path");
+    let output = neurite(&[
+        "run",
+        "examples/two-layer.toml",
+        "--out",
+        out_arg,
+        "--steps",
+        "30",
+    ]);
+    assert_exit(&output, 0);
+    assert!(stdout(&output).contains("wrote 3 files"));
+    let doc = run_json(&["run", "examples/two-layer.toml", "--json", "--steps", "30"]);
+    let hidden = &doc["populations"]["hidden"];
+
+    let (shape, values) = read_npy(&out.join("hidden_u.npy"));
+    assert_eq!(shape, vec![30, 2]);
+    let json_u: Vec<i32> = serde_json::from_value::<Vec<Vec<i32>>>(hidden["u"].clone())
+        .expect("u")
+        .concat();
+    assert_eq!(values, json_u);
+    let (shape, values) = read_npy(&out.join("hidden_v.npy"));
+    assert_eq!(shape, vec![30, 2]);
+    let json_v: Vec<i32> = serde_json::from_value::<Vec<Vec<i32>>>(hidden["v"].clone())
+        .expect("v")
+        .concat();
+    assert_eq!(values, json_v);
+
+    let csv = std::fs::read_to_string(out.join("spikes.csv")).expect("spikes.csv");
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("step,population,index"));
+    let mut from_csv: Vec<(u64, String, u32)> = lines
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (
+                f[0].parse().expect("step"),
+                f[1].to_string(),
+                f[2].parse().expect("index"),
+            )
+        })
+        .collect();
+    let mut from_json = Vec::new();
+    for (name, population) in doc["populations"].as_object().expect("populations") {
+        let spikes: Vec<Vec<u32>> =
+            serde_json::from_value(population["spikes"].clone()).expect("spikes");
+        for (step, indices) in spikes.iter().enumerate() {
+            for &i in indices {
+                from_json.push((step as u64 + 1, name.clone(), i));
+            }
+        }
+    }
+    from_csv.sort();
+    from_json.sort();
+    assert_eq!(from_csv, from_json);
+    assert!(!from_csv.is_empty());
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write");
+    path.to_str().expect("utf-8").to_string()
+}
+
+#[test]
+fn invalid_input_exits_with_2_and_names_the_problem() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bad = write(
+        dir.path(),
+        "bad.toml",
+        "[[populations]]\nname = \"hidden\"\nsize = 2\nmodel = \"lif\"\ndu = 5000\ndv = 0\nvth = 1\n",
+    );
+    for command in ["run", "check"] {
+        let output = neurite(&[command, &bad]);
+        assert_exit(&output, 2);
+        let err = stderr(&output);
+        assert!(
+            err.contains("bad.toml: population 'hidden': du 5000 out of range 0..4095"),
+            "{err}"
+        );
+        assert!(stdout(&output).is_empty());
+    }
+
+    let missing = neurite(&["run", "no/such/net.toml"]);
+    assert_exit(&missing, 2);
+    assert!(stderr(&missing).contains("no/such/net.toml"));
+
+    let chip = neurite(&["run", "examples/two-layer.toml", "--chip", "loihi9"]);
+    assert_exit(&chip, 2);
+    assert!(stderr(&chip).contains("unknown chip profile 'loihi9'"));
+
+    let steps = neurite(&["run", "examples/two-layer.toml", "--steps", "0"]);
+    assert_exit(&steps, 2);
+    assert!(stderr(&steps).contains("--steps must be at least 1"));
+
+    // 140,000 neurons need 137 loihi1 cores of 1,024; the chip has 128.
+    let big = write(
+        dir.path(),
+        "big.toml",
+        "[[populations]]\nname = \"p\"\nsize = 140000\nmodel = \"lif\"\ndu = 0\ndv = 0\nvth = 1\n",
+    );
+    let output = neurite(&["check", &big, "--chip", "loihi1"]);
+    assert_exit(&output, 2);
+    assert!(
+        stderr(&output).contains("need 137 cores"),
+        "{}",
+        stderr(&output)
+    );
+    let output = neurite(&["check", &big]);
+    assert_exit(&output, 0);
+}
+
+#[test]
+fn failing_to_write_results_exits_with_1() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = write(dir.path(), "a-file", "");
+    let target = format!("{file}/results");
+    let output = neurite(&["run", "examples/two-layer.toml", "--out", &target]);
+    assert_exit(&output, 1);
+    assert!(
+        stderr(&output).contains("cannot write results to"),
+        "{}",
+        stderr(&output)
+    );
+}

@@ -68,7 +68,7 @@ pub enum CompileError {
     },
     /// A core would need more synapse groups than the chip allows.
     #[error(
-        "core {core} receives {count} projections (synapse groups), chip '{chip}' allows {limit} per core; first over the limit: projection '{projection}'"
+        "core {core} receives {count} projections (synapse groups), chip '{chip}' allows {limit} per core; first over the limit: projection {projection}"
     )]
     TooManyGroups {
         chip: String,
@@ -78,7 +78,7 @@ pub enum CompileError {
         projection: String,
     },
     /// A synaptic delay exceeds what the chip supports.
-    #[error("projection '{projection}': delay {delay} exceeds chip '{chip}' maximum of {max}")]
+    #[error("projection {projection}: delay {delay} exceeds chip '{chip}' maximum of {max}")]
     DelayTooLong {
         chip: String,
         projection: String,
@@ -121,7 +121,7 @@ pub struct CompileReport {
 /// How one projection was quantized.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProjectionReport {
-    /// Projection name.
+    /// Projection position and name, as messages show it: `#2 'in->out'`.
     pub name: String,
     /// Sign mode used (written or inferred).
     pub sign_mode: neurite_net::SignMode,
@@ -139,10 +139,14 @@ pub struct ProjectionReport {
 
 impl fmt::Display for CompileReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let plural = |n: u64, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
         write!(
             f,
-            "{} neurons and {} synapses on {} cores ({} input axons)",
-            self.neurons, self.synapses, self.cores, self.axons
+            "{} and {} on {} ({})",
+            plural(self.neurons, "neuron"),
+            plural(self.synapses, "synapse"),
+            plural(self.cores as u64, "core"),
+            plural(self.axons, "input axon")
         )
     }
 }
@@ -155,17 +159,17 @@ impl CompileReport {
             if p.clipped > 0 {
                 let (lo, hi) = quantize::clip_range(p.sign_mode);
                 out.push(format!(
-                    "projection '{}': {} of {} weights clipped to {lo}..{hi} ({:?} sign mode{})",
+                    "projection {}: {} of {} weights clipped to {lo}..{hi} ({} sign mode{})",
                     p.name,
                     p.clipped,
                     p.synapses,
-                    p.sign_mode,
+                    quantize::sign_mode_name(p.sign_mode),
                     if p.inferred { ", inferred" } else { "" }
                 ));
             }
             if p.zeroed > 0 {
                 out.push(format!(
-                    "projection '{}': {} of {} weights quantized to 0 and dropped",
+                    "projection {}: {} of {} weights quantized to 0 and dropped",
                     p.name, p.zeroed, p.synapses
                 ));
             }
@@ -234,6 +238,7 @@ pub fn compile(network: &Network, chip: &ChipProfile) -> Result<Compiled, Compil
     let mut group_ids: Vec<HashMap<usize, u16>> = vec![HashMap::new(); n_cores];
     let mut reports = Vec::with_capacity(network.projections.len());
     for (p_index, projection) in network.projections.iter().enumerate() {
+        let label = format!("#{p_index} '{}'", projection.name);
         let (sign_mode, inferred) = match projection.sign_mode {
             Some(mode) => (mode, false),
             None => (
@@ -242,7 +247,7 @@ pub fn compile(network: &Network, chip: &ChipProfile) -> Result<Compiled, Compil
             ),
         };
         let mut report = ProjectionReport {
-            name: projection.name.clone(),
+            name: label.clone(),
             sign_mode,
             inferred,
             synapses: projection.synapses.len() as u64,
@@ -259,7 +264,7 @@ pub fn compile(network: &Network, chip: &ChipProfile) -> Result<Compiled, Compil
             if synapse.delay > chip.core.max_delay {
                 return Err(CompileError::DelayTooLong {
                     chip: chip.name.clone(),
-                    projection: projection.name.clone(),
+                    projection: label.clone(),
                     delay: synapse.delay,
                     max: chip.core.max_delay,
                 });
@@ -284,7 +289,7 @@ pub fn compile(network: &Network, chip: &ChipProfile) -> Result<Compiled, Compil
                             core: slot.core,
                             count: next + 1,
                             limit: chip.core.synapse_groups,
-                            projection: projection.name.clone(),
+                            projection: label.clone(),
                         });
                     }
                     groups.insert(p_index, next as u16);

@@ -14,6 +14,15 @@ pub fn clip_range(mode: SignMode) -> (i32, i32) {
     }
 }
 
+/// The sign mode as a description writes it.
+pub fn sign_mode_name(mode: SignMode) -> &'static str {
+    match mode {
+        SignMode::Mixed => "mixed",
+        SignMode::Excitatory => "excitatory",
+        SignMode::Inhibitory => "inhibitory",
+    }
+}
+
 /// Lava's inference: excitatory when no weight is negative (including when
 /// there are none), inhibitory when none is positive, mixed otherwise.
 pub fn infer_sign_mode(weights: impl IntoIterator<Item = i32>) -> SignMode {

@@ -195,7 +195,7 @@ num_weight_bits = 2
     assert_eq!(report.synapses, 1);
     let warnings = report.warnings().join("\n");
     assert!(
-        warnings.contains("projection 'in->x': 1 of 3 weights clipped to 0..255"),
+        warnings.contains("projection #0 'in->x': 1 of 3 weights clipped to 0..255"),
         "{warnings}"
     );
     assert!(
@@ -239,7 +239,7 @@ fn group_limit_and_delay_limit_are_typed_errors() {
     assert_eq!(
         err.to_string(),
         "core 0 receives 2 projections (synapse groups), chip 'small' allows 1 per core; \
-         first over the limit: projection 'a->b'"
+         first over the limit: projection #1 'a->b'"
     );
 
     let mut chip = small_chip(100, 8);
@@ -247,7 +247,7 @@ fn group_limit_and_delay_limit_are_typed_errors() {
     let err = compile(&net(TWO_LAYER), &chip).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "projection 'in->a': delay 4 exceeds chip 'small' maximum of 3"
+        "projection #0 'in->a': delay 4 exceeds chip 'small' maximum of 3"
     );
 }
 

@@ -176,15 +176,16 @@ impl CoreState {
     pub(crate) fn update_neurons(&mut self, t: u64) {
         let base = self.slot(t);
         let input = &mut self.ring[base..base + self.n];
-        for i in 0..self.n {
-            let a = std::mem::take(&mut input[i]);
-            let spiked = lif_step(
-                &mut self.u[i],
-                &mut self.v[i],
-                &mut self.refractory_left[i],
-                a,
-                &self.constants[i],
-            );
+        let state = self
+            .u
+            .iter_mut()
+            .zip(&mut self.v)
+            .zip(&mut self.refractory_left)
+            .zip(&self.constants);
+        for (i, ((((u, v), refractory_left), constants), a)) in
+            state.zip(input.iter_mut()).enumerate()
+        {
+            let spiked = lif_step(u, v, refractory_left, std::mem::take(a), constants);
             self.spikes.set(i, spiked);
             self.spike_counts[i] += u64::from(spiked);
         }

@@ -44,7 +44,10 @@ pub(crate) fn fixed_probability(
             return None;
         }
         pos = idx + 1;
-        Some(((idx / u64::from(n_to)) as u32, (idx % u64::from(n_to)) as u32))
+        Some((
+            (idx / u64::from(n_to)) as u32,
+            (idx % u64::from(n_to)) as u32,
+        ))
     })
 }
 

@@ -5,10 +5,13 @@ use rand_core::{Rng, SeedableRng};
 
 use crate::{InputSource, Network};
 
+/// `(line, step, index)` for each spike of a CSV file.
+type CsvSpikes = Vec<(usize, i64, i64)>;
+
 /// Parses `step,index` lines. Blank lines and `#` comments are skipped, and a
 /// first line that is not numeric is taken as a header. Returns the 1-based
 /// line number with each pair, or the line number and reason of the first error.
-pub(crate) fn parse_csv(text: &str) -> Result<Vec<(usize, i64, i64)>, (usize, String)> {
+pub(crate) fn parse_csv(text: &str) -> Result<CsvSpikes, (usize, String)> {
     let mut out = Vec::new();
     let mut seen_data = false;
     for (i, line) in text.lines().enumerate() {
@@ -26,7 +29,10 @@ pub(crate) fn parse_csv(text: &str) -> Result<Vec<(usize, i64, i64)>, (usize, St
                 seen_data = true;
                 out.push((number, step, index));
             }
-            _ if !seen_data && out.is_empty() && !fields[0].starts_with(|c: char| c.is_ascii_digit() || c == '-') => {
+            _ if !seen_data
+                && out.is_empty()
+                && !fields[0].starts_with(|c: char| c.is_ascii_digit() || c == '-') =>
+            {
                 // A header line such as `step,index`.
                 seen_data = true;
             }
@@ -36,10 +42,21 @@ pub(crate) fn parse_csv(text: &str) -> Result<Vec<(usize, i64, i64)>, (usize, St
     Ok(out)
 }
 
+// One state per input source: a few at most, so the generator stays inline.
+#[allow(clippy::large_enum_variant)]
 enum SourceState {
-    Spikes { spikes: Vec<(u64, u32)>, next: usize },
-    Poisson { threshold: Option<u64>, rng: ChaCha8Rng },
-    Periodic { period: u64, phase: u64 },
+    Spikes {
+        spikes: Vec<(u64, u32)>,
+        next: usize,
+    },
+    Poisson {
+        threshold: Option<u64>,
+        rng: ChaCha8Rng,
+    },
+    Periodic {
+        period: u64,
+        phase: u64,
+    },
 }
 
 /// The spikes of every input population, one step at a time, starting at step 1.
@@ -212,7 +229,10 @@ mod tests {
 
     #[test]
     fn poisson_at_full_rate_spikes_every_step() {
-        let n = net("dt_ms = 2.0\n[[inputs]]\npopulation = \"in\"\npoisson = { rate_hz = 500.0, seed = 1 }");
+        // dt_ms is a top-level key: it must come before the first table.
+        let text = "dt_ms = 2.0\n[[populations]]\nname = \"in\"\nsize = 4\nmodel = \"input\"\n\
+                    [[inputs]]\npopulation = \"in\"\npoisson = { rate_hz = 500.0, seed = 1 }";
+        let n = crate::from_toml_str(text, "t.toml", None).expect("valid");
         assert!(run(&n, 10).iter().all(|s| s.len() == 4));
     }
 
@@ -229,8 +249,8 @@ mod tests {
     fn csv_accepts_header_comments_and_blank_lines() {
         let parsed = parse_csv("step,index\n# note\n\n1,0\n 2 , 3 \n").expect("parses");
         assert_eq!(parsed, vec![(4, 1, 0), (5, 2, 3)]);
-        assert_eq!(parse_csv("1,0\n2;3\n").unwrap_err().0, 2);
-        assert_eq!(parse_csv("1,0\nx,3\n").unwrap_err().0, 2);
-        assert_eq!(parse_csv("1,2,3\n").unwrap_err().0, 1);
+        assert_eq!(parse_csv("1,0\n2;3\n").expect_err("bad separator").0, 2);
+        assert_eq!(parse_csv("1,0\nx,3\n").expect_err("not a number").0, 2);
+        assert_eq!(parse_csv("1,2,3\n").expect_err("three fields").0, 1);
     }
 }

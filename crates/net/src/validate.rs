@@ -42,7 +42,9 @@ impl Ctx<'_> {
             Some(base) => Ok(base.join(written)),
             None => Err(self.err(
                 item,
-                format!("cannot resolve relative path '{path}' for a description not read from a file"),
+                format!(
+                    "cannot resolve relative path '{path}' for a description not read from a file"
+                ),
             )),
         }
     }
@@ -80,6 +82,17 @@ pub(crate) fn validate(
         let item = Item::Population(raw_pop.name.clone());
         if raw_pop.name.is_empty() {
             return Err(ctx.err(&item, "name is empty"));
+        }
+        // Names become file names (`<name>_v.npy`) and CSV fields.
+        if let Some(bad) = raw_pop
+            .name
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
+        {
+            return Err(ctx.err(
+                &item,
+                format!("name has '{bad}'; use letters, digits, '_', '-' and '.'"),
+            ));
         }
         if index_of.contains_key(&raw_pop.name) {
             return Err(ctx.err(&item, "name is used twice"));
@@ -240,12 +253,22 @@ fn population(ctx: &Ctx<'_>, item: &Item, raw: RawPopulation) -> Result<Populati
                     }
                     (None, Some(d)) => vec![d; size as usize],
                     (None, None) => {
-                        return Err(ctx.err(item, format!("missing {name} (required for model lif)")));
+                        return Err(
+                            ctx.err(item, format!("missing {name} (required for model lif)"))
+                        );
                     }
                 };
                 let scalar = matches!(value, Some(PerNeuron::Scalar(_)));
-                if let Some((i, v)) = values.iter().enumerate().find(|(_, v)| !in_range(**v, lo, hi)) {
-                    let at = if scalar { String::new() } else { format!("[{i}]") };
+                if let Some((i, v)) = values
+                    .iter()
+                    .enumerate()
+                    .find(|(_, v)| !in_range(**v, lo, hi))
+                {
+                    let at = if scalar {
+                        String::new()
+                    } else {
+                        format!("[{i}]")
+                    };
                     return Err(ctx.err(item, format!("{name}{at} {v} out of range {range}")));
                 }
                 Ok(values)
@@ -253,7 +276,14 @@ fn population(ctx: &Ctx<'_>, item: &Item, raw: RawPopulation) -> Result<Populati
             let du = param("du", &raw.du, None, 0, 4095, "0..4095")?;
             let dv = param("dv", &raw.dv, None, 0, 4095, "0..4095")?;
             let vth = param("vth", &raw.vth, None, 0, 131_071, "0..131071")?;
-            let bias_mant = param("bias_mant", &raw.bias_mant, Some(0), -4096, 4095, "-4096..4095")?;
+            let bias_mant = param(
+                "bias_mant",
+                &raw.bias_mant,
+                Some(0),
+                -4096,
+                4095,
+                "-4096..4095",
+            )?;
             let bias_exp = param("bias_exp", &raw.bias_exp, Some(0), 0, 7, "0..7")?;
             let refractory = param("refractory", &raw.refractory, Some(0), 0, 63, "0..63")?;
             let u_init = param(
@@ -285,7 +315,10 @@ fn population(ctx: &Ctx<'_>, item: &Item, raw: RawPopulation) -> Result<Populati
             })
         }
         other => {
-            return Err(ctx.err(item, format!("unknown model '{other}' (expected input or lif)")));
+            return Err(ctx.err(
+                item,
+                format!("unknown model '{other}' (expected input or lif)"),
+            ));
         }
     };
     Ok(Population {
@@ -296,14 +329,18 @@ fn population(ctx: &Ctx<'_>, item: &Item, raw: RawPopulation) -> Result<Populati
 }
 
 fn weight(ctx: &Ctx<'_>, item: &Item, at: &str, value: i64) -> Result<i32, NetError> {
-    i32::try_from(value).map_err(|_| ctx.err(item, format!("{at}weight {value} does not fit 32 bits")))
+    i32::try_from(value)
+        .map_err(|_| ctx.err(item, format!("{at}weight {value} does not fit 32 bits")))
 }
 
 fn delay(ctx: &Ctx<'_>, item: &Item, at: &str, value: i64) -> Result<u8, NetError> {
     if in_range(value, 0, MAX_DELAY) {
         Ok(value as u8)
     } else {
-        Err(ctx.err(item, format!("{at}delay {value} out of range 0..{MAX_DELAY}")))
+        Err(ctx.err(
+            item,
+            format!("{at}delay {value} out of range 0..{MAX_DELAY}"),
+        ))
     }
 }
 
@@ -379,8 +416,9 @@ fn projection(
             return Err(ctx.err(
                 item,
                 format!(
-                    "{label} has {} rows, expected {n_to} (one per neuron of '{to_name}'; weights are [to][from])",
-                    rows.len()
+                    "{label} has {} row{}, expected {n_to} (one per neuron of '{to_name}'; weights are [to][from])",
+                    rows.len(),
+                    if rows.len() == 1 { "" } else { "s" }
                 ),
             ));
         }
@@ -427,13 +465,19 @@ fn projection(
             if !in_range(pre, 0, i64::from(n_from) - 1) {
                 return Err(ctx.err(
                     item,
-                    format!("{at}pre {pre} out of range 0..{} (size of '{from_name}')", n_from - 1),
+                    format!(
+                        "{at}pre {pre} out of range 0..{} ('{from_name}' has {n_from} neurons)",
+                        n_from - 1
+                    ),
                 ));
             }
             if !in_range(post, 0, i64::from(n_to) - 1) {
                 return Err(ctx.err(
                     item,
-                    format!("{at}post {post} out of range 0..{} (size of '{to_name}')", n_to - 1),
+                    format!(
+                        "{at}post {post} out of range 0..{} ('{to_name}' has {n_to} neurons)",
+                        n_to - 1
+                    ),
                 ));
             }
             let w = weight(ctx, item, &at, w)?;
@@ -461,20 +505,30 @@ fn projection(
                 format!("one_to_one needs equal sizes, '{from_name}' has {n_from} and '{to_name}' has {n_to}"),
             ));
         }
+        // A single weight written once is named without an index, like a lif scalar.
+        let scalar = matches!(one.weight, PerNeuron::Scalar(_));
         let weights = match one.weight {
             PerNeuron::Scalar(w) => vec![w; n_to as usize],
             PerNeuron::Array(ws) => {
                 if ws.len() != n_to as usize {
                     return Err(ctx.err(
                         item,
-                        format!("one_to_one weight has {} values for {n_to} neurons", ws.len()),
+                        format!(
+                            "one_to_one weight has {} values for {n_to} neurons",
+                            ws.len()
+                        ),
                     ));
                 }
                 ws
             }
         };
         for (i, w) in weights.into_iter().enumerate() {
-            let w = weight(ctx, item, &format!("one_to_one[{i}]: "), w)?;
+            let at = if scalar {
+                "one_to_one ".to_string()
+            } else {
+                format!("one_to_one[{i}]: ")
+            };
+            let w = weight(ctx, item, &at, w)?;
             synapses.push(Synapse {
                 pre: i as u32,
                 post: i as u32,
@@ -484,7 +538,10 @@ fn projection(
         }
     } else if let Some(fp) = raw.fixed_probability {
         if !(0.0..=1.0).contains(&fp.p) {
-            return Err(ctx.err(item, format!("fixed_probability p {} out of range 0..1", fp.p)));
+            return Err(ctx.err(
+                item,
+                format!("fixed_probability p {} out of range 0..1", fp.p),
+            ));
         }
         let w = weight(ctx, item, "fixed_probability ", fp.weight)?;
         synapses = expand::fixed_probability(n_from, n_to, fp.p, fp.seed)
@@ -537,10 +594,16 @@ fn input_source(
     }
     let check_spike = |at: &str, step: i64, index: i64| -> Result<(u64, u32), NetError> {
         if step < 1 {
-            return Err(ctx.err(item, format!("{at}step {step} out of range (steps are numbered from 1)")));
+            return Err(ctx.err(
+                item,
+                format!("{at}step {step} out of range (steps are numbered from 1)"),
+            ));
         }
         if !in_range(index, 0, i64::from(size) - 1) {
-            return Err(ctx.err(item, format!("{at}index {index} out of range 0..{}", size - 1)));
+            return Err(ctx.err(
+                item,
+                format!("{at}index {index} out of range 0..{}", size - 1),
+            ));
         }
         Ok((step as u64, index as u32))
     };
@@ -555,7 +618,10 @@ fn input_source(
                 other => {
                     return Err(ctx.err(
                         item,
-                        format!("spikes entry {i} has {} numbers, expected [step, index]", other.len()),
+                        format!(
+                            "spikes entry {i} has {} numbers, expected [step, index]",
+                            other.len()
+                        ),
                     ));
                 }
             }
@@ -566,9 +632,8 @@ fn input_source(
         let resolved = ctx.resolve(item, &path)?;
         let text = std::fs::read_to_string(&resolved)
             .map_err(|e| ctx.err(item, format!("cannot read {path}: {e}")))?;
-        let pairs = inputs::parse_csv(&text).map_err(|(line, reason)| {
-            ctx.err(item, format!("{path} line {line}: {reason}"))
-        })?;
+        let pairs = inputs::parse_csv(&text)
+            .map_err(|(line, reason)| ctx.err(item, format!("{path} line {line}: {reason}")))?;
         let mut spikes = BTreeSet::new();
         for (line, step, index) in pairs {
             spikes.insert(check_spike(&format!("{path} line {line}: "), step, index)?);
@@ -578,7 +643,10 @@ fn input_source(
     if let Some(poisson) = raw.poisson {
         let rate = poisson.rate_hz;
         if !rate.is_finite() || rate < 0.0 {
-            return Err(ctx.err(item, format!("poisson rate_hz {rate} must be a non-negative number")));
+            return Err(ctx.err(
+                item,
+                format!("poisson rate_hz {rate} must be a non-negative number"),
+            ));
         }
         let probability = rate * dt_ms / 1000.0;
         if probability > 1.0 {
@@ -596,7 +664,10 @@ fn input_source(
     }
     if let Some(periodic) = raw.periodic {
         if periodic.period < 1 {
-            return Err(ctx.err(item, format!("periodic period {} must be at least 1", periodic.period)));
+            return Err(ctx.err(
+                item,
+                format!("periodic period {} must be at least 1", periodic.period),
+            ));
         }
         if !in_range(periodic.phase, 0, periodic.period - 1) {
             return Err(ctx.err(
