@@ -3,7 +3,7 @@
 //! The emulator executes a [`Program`]; it never sees the network description
 //! or the compiler. Its arithmetic is that of Lava's bit-accurate `LIF`,
 //! `Dense` and `DelayDense` models (`PyLifModelBitAcc`, `PyDenseModelBitAcc`,
-//! `PyDelayDenseModelBitAcc`), laid out in [`neuron`] and [`core`].
+//! `PyDelayDenseModelBitAcc`), laid out in [`neuron`] (one neuron) and `core.rs` (one core).
 //!
 //! Steps are numbered from 1. One call to [`Emulator::step`] runs step t:
 //!

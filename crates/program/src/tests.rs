@@ -181,7 +181,8 @@ fn inconsistent_tables_are_refused_on_decode() {
 #[test]
 fn validation_names_the_core_table_and_entry() {
     let chip = ChipProfile::loihi2();
-    let cases: Vec<(Box<dyn Fn(&mut Program)>, &str)> = vec![
+    type Mutation = Box<dyn Fn(&mut Program)>;
+    let cases: Vec<(Mutation, &str)> = vec![
         (
             Box::new(|p| p.cores[0].axons[0].len = 5),
             "core 0: axons[0]: run 0..5 lies outside a table of 2 entries",
