@@ -1,5 +1,8 @@
 //! `neurite check`: validate a description and check that it fits the chip.
 
+use std::io::Write;
+
+use anyhow::Context;
 use clap::Args;
 
 use super::NetworkArgs;
@@ -17,14 +20,17 @@ impl CheckArgs {
         for warning in compiled.report.warnings() {
             eprintln!("warning: {warning}");
         }
-        println!(
-            "ok: network '{}' ({} populations, {} projections): {} on {}",
+        let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+        writeln!(
+            std::io::stdout().lock(),
+            "ok: network '{}' ({}, {}): {} on {}",
             network.name,
-            network.populations.len(),
-            network.projections.len(),
+            plural(network.populations.len(), "population"),
+            plural(network.projections.len(), "projection"),
             compiled.report,
             chip.name
-        );
+        )
+        .context("cannot write to stdout")?;
         Ok(())
     }
 }

@@ -70,6 +70,15 @@ pub(crate) fn is_invalid_input(err: &anyhow::Error) -> bool {
     })
 }
 
+/// Whether writing to stdout failed because its reader went away.
+pub(crate) fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
 /// A command-line argument that cannot be honoured.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]

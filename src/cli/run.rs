@@ -43,6 +43,8 @@ impl RunArgs {
         let recording = neurite::session::run_compiled(&network, &compiled, &chip, steps)
             .context("emulation failed")?;
 
+        let stdout = std::io::stdout();
+        let mut out = BufWriter::new(stdout.lock());
         if let Some(dir) = &self.out {
             let files = with_path(
                 neurite::output::write_dir(&recording, dir),
@@ -50,18 +52,17 @@ impl RunArgs {
                 dir,
             )?;
             if !self.json {
-                println!("wrote {} files to {}", files.len(), dir.display());
+                writeln!(out, "wrote {} files to {}", files.len(), dir.display())?;
             }
         }
-        let stdout = std::io::stdout();
-        let mut out = BufWriter::new(stdout.lock());
         if self.json {
             neurite::output::write_json(&recording, &mut out).context("cannot write JSON")?;
         } else {
-            println!(
+            writeln!(
+                out,
                 "network '{}' on {}: {}",
                 network.name, chip.name, compiled.report
-            );
+            )?;
             print_spikes(&recording, &mut out)?;
             print_summary(&recording, network.dt_ms, &mut out)?;
         }

@@ -264,3 +264,38 @@ fn failing_to_write_results_exits_with_1() {
         stderr(&output)
     );
 }
+
+#[test]
+fn a_full_stdout_exits_with_1_and_a_closed_pipe_quietly() {
+    let full = Path::new("/dev/full");
+    if full.exists() {
+        for args in [
+            &["run", "examples/two-layer.toml"][..],
+            &["check", "examples/two-layer.toml"][..],
+        ] {
+            let output = Command::new(env!("CARGO_BIN_EXE_neurite"))
+                .args(args)
+                .current_dir(root())
+                .stdout(std::fs::File::create(full).expect("open /dev/full"))
+                .output()
+                .expect("neurite runs");
+            assert_exit(&output, 1);
+            assert!(
+                stderr(&output).contains("No space left"),
+                "{}",
+                stderr(&output)
+            );
+        }
+    }
+    // The reader goes away before the output is written.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_neurite"))
+        .args(["run", "examples/balanced-poisson.toml"])
+        .current_dir(root())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("neurite starts");
+    drop(child.stdout.take());
+    let output = child.wait_with_output().expect("neurite ends");
+    assert_exit(&output, 0);
+}

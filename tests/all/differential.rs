@@ -290,11 +290,9 @@ fn emulator_equals_reference_on_random_networks() {
             let network = neurite::net::from_json_str(&text, "random.json", None)
                 .map_err(|e| TestCaseError::fail(format!("generated description invalid: {e}")))?;
             let trace = neurite_reference::simulate(&network, steps);
-            let all_u = trace.populations.iter().flat_map(|p| p.u.iter().flatten());
-            let all_v = trace.populations.iter().flat_map(|p| p.v.iter().flatten());
             let count = |cell: &Cell<u32>, hit: bool| cell.set(cell.get() + u32::from(hit));
-            count(&wrapped, all_u.clone().any(|&u| u.abs() > 7_000_000));
-            count(&saturated, all_v.clone().any(|&v| v.abs() == 8_388_607));
+            count(&wrapped, trace.wraps > 0);
+            count(&saturated, trace.saturations > 0);
             count(
                 &spiking,
                 trace
@@ -310,12 +308,9 @@ fn emulator_equals_reference_on_random_networks() {
     // The generator must reach the corners it claims to reach.
     let (wrapped, saturated, spiking) = (wrapped.get(), saturated.get(), spiking.get());
     eprintln!(
-        "random networks: {wrapped} near wrap, {saturated} saturated, {spiking} spiking of {cases}"
+        "random networks: {wrapped} wrapped u, {saturated} saturated v, {spiking} spiking of {cases}"
     );
-    assert!(
-        wrapped > cases / 50,
-        "only {wrapped} networks drove u near the wrap"
-    );
+    assert!(wrapped > cases / 50, "only {wrapped} networks wrapped u");
     assert!(
         saturated > cases / 50,
         "only {saturated} networks saturated v"

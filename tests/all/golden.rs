@@ -46,6 +46,10 @@ fn run(text: &str, steps: u64) -> Recording {
                 record.name
             );
         }
+        if let Some(spikes) = &record.spikes {
+            let want = &reference.populations[p].spikes;
+            assert_eq!(spikes, want, "{}: spikes vs reference", record.name);
+        }
     }
     one_core
 }

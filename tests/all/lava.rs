@@ -69,6 +69,7 @@ fn check_case(name: &str, doc: &Value, chip: &ChipProfile) {
         }
         let got_spikes = got.spikes.as_ref().expect("spikes probed");
         let want_spikes: Vec<Vec<u32>> = rows(&want["spikes"]);
+        assert_eq!(got_spikes.len(), want_spikes.len());
         for (step, (g, w)) in got_spikes.iter().zip(&want_spikes).enumerate() {
             assert_eq!(
                 g,

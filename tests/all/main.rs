@@ -4,5 +4,6 @@ mod architecture;
 mod cli;
 mod differential;
 mod golden;
+mod hostile;
 mod lava;
 mod support;

@@ -11,10 +11,8 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Largest synaptic delay (in timesteps) any profile may allow. Delays index a
-/// 64-slot ring per core; a spike with delay `d` lands `d + 1` slots ahead, so
-/// 62 is the most that keeps the slot being read distinct from every slot being
-/// written.
+/// Largest synaptic delay (in timesteps) any profile may allow: the most Loihi
+/// offers (Davies et al. 2018: up to 62 delay units with fewer compartments).
 pub const MAX_DELAY_LIMIT: u8 = 62;
 
 /// Names of the built-in profiles, in the order `neurite` lists them.

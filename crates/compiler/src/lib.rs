@@ -66,6 +66,15 @@ pub enum CompileError {
         needed: u64,
         available: u64,
     },
+    /// Parameter profiles, not neurons, exhaust the cores.
+    #[error(
+        "network does not fit chip '{chip}': a core holds at most {limit} distinct neuron parameter profiles (du, dv, vth, refractory), and with so many distinct values the neurons need more than the chip's {available} cores; share parameter values between neurons or use a profile with more cores"
+    )]
+    TooManyProfiles {
+        chip: String,
+        limit: u32,
+        available: u64,
+    },
     /// A core would need more synapse groups than the chip allows.
     #[error(
         "core {core} receives {count} projections (synapse groups), chip '{chip}' allows {limit} per core; first over the limit: projection {projection}"
@@ -357,12 +366,20 @@ pub fn compile(network: &Network, chip: &ChipProfile) -> Result<Compiled, Compil
         let destinations_of = |i: u32| axon_of.get(&(pop_index as u32, i));
         match population.model {
             Model::Input => {
-                inputs.push(InputPort {
+                let mut port = InputPort {
                     name: population.name.clone(),
-                    channels: (0..population.size)
-                        .map(|i| destinations_of(i).cloned().unwrap_or_default())
-                        .collect(),
-                });
+                    channels: Vec::with_capacity(population.size as usize),
+                    axons: Vec::new(),
+                };
+                for i in 0..population.size {
+                    let targets = destinations_of(i).map(Vec::as_slice).unwrap_or(&[]);
+                    port.channels.push(Run {
+                        start: port.axons.len() as u32,
+                        len: targets.len() as u32,
+                    });
+                    port.axons.extend_from_slice(targets);
+                }
+                inputs.push(port);
             }
             Model::Lif(_) => {
                 let mut addresses = Vec::with_capacity(population.size as usize);
@@ -414,7 +431,7 @@ fn lif_profile(lif: &neurite_net::Lif, i: usize) -> NeuronProfile {
     }
 }
 
-fn program_sign_mode(mode: neurite_net::SignMode) -> neurite_program::SignMode {
+pub(crate) fn program_sign_mode(mode: neurite_net::SignMode) -> neurite_program::SignMode {
     match mode {
         neurite_net::SignMode::Mixed => neurite_program::SignMode::Mixed,
         neurite_net::SignMode::Excitatory => neurite_program::SignMode::Excitatory,
@@ -425,13 +442,16 @@ fn program_sign_mode(mode: neurite_net::SignMode) -> neurite_program::SignMode {
 /// Places LIF neurons on cores in description order. A core is closed when it
 /// holds the chip's neuron limit, or when the next neuron would need one
 /// parameter profile more than the core can hold. Returns, per population, the
-/// slot of each neuron (empty for input populations).
+/// slot of each neuron (empty for input populations); stops as soon as the
+/// chip runs out of cores.
 fn place(network: &Network, chip: &ChipProfile) -> Result<Vec<Vec<Slot>>, CompileError> {
     let per_core = chip.core.neurons;
     let profile_limit = chip.core.neuron_profiles as usize;
+    let available = chip.total_cores();
     let mut slots = Vec::with_capacity(network.populations.len());
     let mut core: u32 = 0;
     let mut used: u32 = 0;
+    let mut closed_for_profiles = false;
     let mut profiles: HashSet<NeuronProfile> = HashSet::new();
     for population in &network.populations {
         let Model::Lif(lif) = &population.model else {
@@ -443,9 +463,13 @@ fn place(network: &Network, chip: &ChipProfile) -> Result<Vec<Vec<Slot>>, Compil
             let profile = lif_profile(lif, i);
             let new_profile = !profiles.contains(&profile);
             if used == per_core || (new_profile && profiles.len() == profile_limit) {
+                closed_for_profiles |= used < per_core;
                 core += 1;
                 used = 0;
                 profiles.clear();
+                if u64::from(core) >= available {
+                    return Err(does_not_fit(network, chip, closed_for_profiles));
+                }
             }
             profiles.insert(profile);
             pop_slots.push(Slot { core, neuron: used });
@@ -453,21 +477,26 @@ fn place(network: &Network, chip: &ChipProfile) -> Result<Vec<Vec<Slot>>, Compil
         }
         slots.push(pop_slots);
     }
-    let needed = if used == 0 {
-        u64::from(core)
-    } else {
-        u64::from(core) + 1
-    };
-    if needed > chip.total_cores() {
-        return Err(CompileError::TooManyCores {
-            chip: chip.name.clone(),
-            neurons: network.lif_neuron_count(),
-            per_core,
-            needed,
-            available: chip.total_cores(),
-        });
-    }
     Ok(slots)
+}
+
+fn does_not_fit(network: &Network, chip: &ChipProfile, for_profiles: bool) -> CompileError {
+    let neurons = network.lif_neuron_count();
+    if for_profiles {
+        CompileError::TooManyProfiles {
+            chip: chip.name.clone(),
+            limit: chip.core.neuron_profiles,
+            available: chip.total_cores(),
+        }
+    } else {
+        CompileError::TooManyCores {
+            chip: chip.name.clone(),
+            neurons,
+            per_core: chip.core.neurons,
+            needed: neurons.div_ceil(u64::from(chip.core.neurons)),
+            available: chip.total_cores(),
+        }
+    }
 }
 
 #[cfg(test)]

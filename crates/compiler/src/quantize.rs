@@ -59,8 +59,7 @@ pub struct QuantizedWeight {
 pub fn quantize_weight(weight: i32, mode: SignMode, num_weight_bits: u8) -> QuantizedWeight {
     let (lo, hi) = clip_range(mode);
     let clipped_weight = weight.clamp(lo, hi);
-    let mixed = u32::from(mode == SignMode::Mixed);
-    let shift = 8u32.saturating_sub(u32::from(num_weight_bits)) + mixed;
+    let shift = crate::program_sign_mode(mode).weight_shift(num_weight_bits);
     let mantissa = match mode {
         SignMode::Inhibitory => -((-clipped_weight) >> shift),
         SignMode::Mixed | SignMode::Excitatory => clipped_weight >> shift,

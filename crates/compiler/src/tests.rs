@@ -91,9 +91,9 @@ fn input_channels_and_routes_point_at_the_right_axons() {
         core: CoreId(core),
         axon: AxonId(axon),
     };
-    assert_eq!(port.channels[0], vec![axon(0, 0)]);
-    assert_eq!(port.channels[1], vec![axon(0, 1)]);
-    assert_eq!(port.channels[2], vec![axon(1, 0)]);
+    assert_eq!(port.channel(0), &[axon(0, 0)]);
+    assert_eq!(port.channel(1), &[axon(0, 1)]);
+    assert_eq!(port.channel(2), &[axon(1, 0)]);
     let s = p.cores[0].synapses[p.cores[0].axons[1].range()][0];
     assert_eq!((s.target, s.delay), (NeuronId(1), 4));
     // one_to_one weight 64, excitatory 8 bits: mantissa 64.
@@ -270,5 +270,39 @@ fn input_only_network_compiles_to_no_cores() {
     )
     .expect("compiles");
     assert!(compiled.program.cores.is_empty());
-    assert_eq!(compiled.program.inputs[0].channels, vec![vec![], vec![]]);
+    let port = &compiled.program.inputs[0];
+    assert_eq!(port.channels.len(), 2);
+    assert!(port.channel(0).is_empty() && port.channel(1).is_empty());
+}
+
+#[test]
+fn distinct_profiles_that_exhaust_the_cores_are_named_as_the_cause() {
+    // 40 neurons with distinct thresholds; 4 profiles per core; 8 cores.
+    let text = format!(
+        "[[populations]]\nname = \"p\"\nsize = 40\nmodel = \"lif\"\ndu = 0\ndv = 0\nvth = [{}]\n",
+        (0..40)
+            .map(|v| v.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let mut chip = small_chip(1000, 8);
+    chip.core.neuron_profiles = 4;
+    let err = compile(&net(&text), &chip).unwrap_err();
+    assert!(matches!(
+        err,
+        CompileError::TooManyProfiles {
+            limit: 4,
+            available: 8,
+            ..
+        }
+    ));
+    assert!(
+        err.to_string()
+            .contains("at most 4 distinct neuron parameter profiles"),
+        "{err}"
+    );
+    // With room for 10 cores it fits, 4 neurons per core.
+    chip.cores_per_chip = 10;
+    let compiled = compile(&net(&text), &chip).expect("fits");
+    assert_eq!(compiled.program.cores.len(), 10);
 }

@@ -224,9 +224,13 @@ impl CoreState {
                 }
             }
         }
-        for g in std::mem::take(&mut self.active_groups) {
+        let mut active = std::mem::take(&mut self.active_groups);
+        for &g in &active {
             self.flush_group(t, usize::from(g));
         }
+        // Hand the buffer back so its capacity is reused next step.
+        active.clear();
+        self.active_groups = active;
         events
     }
 

@@ -56,9 +56,12 @@
 
 mod core;
 pub mod neuron;
+#[cfg(test)]
+mod tests;
 
+use bitvec::vec::BitVec;
 use neurite_chip::ChipProfile;
-use neurite_program::{AxonAddress, PopulationMap, Program, ValidationError};
+use neurite_program::{InputPort, PopulationMap, Program, ValidationError};
 
 use crate::core::CoreState;
 
@@ -84,6 +87,9 @@ pub enum EmulatorError {
         population: usize,
         populations: usize,
     },
+    /// The Program does not route this population's spikes to the host.
+    #[error("population '{population}' does not report its spikes to the host")]
+    SpikesNotReported { population: String },
 }
 
 /// A neuron state variable.
@@ -111,19 +117,13 @@ pub struct Stats {
 pub struct Emulator {
     step: u64,
     cores: Vec<CoreState>,
-    inputs: Vec<InputPortState>,
+    inputs: Vec<InputPort>,
+    /// Per input port, the channels injected for the next step.
+    queued: Vec<BitVec>,
     populations: Vec<PopulationMap>,
     /// Per destination core, the input axons hit during the current step.
     inbox: Vec<Vec<u32>>,
-    /// Host spikes waiting for the next step.
-    pending_host: Vec<AxonAddress>,
     stats: Stats,
-}
-
-#[derive(Debug)]
-struct InputPortState {
-    name: String,
-    channels: Vec<Vec<AxonAddress>>,
 }
 
 impl Emulator {
@@ -133,17 +133,14 @@ impl Emulator {
         Ok(Self {
             step: 0,
             cores: program.cores.iter().map(CoreState::new).collect(),
-            inputs: program
+            inputs: program.inputs.clone(),
+            queued: program
                 .inputs
                 .iter()
-                .map(|port| InputPortState {
-                    name: port.name.clone(),
-                    channels: port.channels.clone(),
-                })
+                .map(|port| BitVec::repeat(false, port.channels.len()))
                 .collect(),
             populations: program.populations.clone(),
             inbox: vec![Vec::new(); program.cores.len()],
-            pending_host: Vec::new(),
             stats: Stats::default(),
         })
     }
@@ -164,7 +161,8 @@ impl Emulator {
     }
 
     /// Queues spikes on channels of an input port for the next step: they act
-    /// like spikes emitted by source neurons at that step.
+    /// like spikes emitted by source neurons at that step. Spikes are binary:
+    /// a channel injected twice before a step spikes once.
     pub fn inject(&mut self, port: usize, channels: &[u32]) -> Result<(), EmulatorError> {
         let state = self
             .inputs
@@ -183,9 +181,9 @@ impl Emulator {
                 channels: state.channels.len(),
             });
         }
+        let queued = &mut self.queued[port];
         for &channel in channels {
-            self.pending_host
-                .extend_from_slice(&state.channels[channel as usize]);
+            queued.set(channel as usize, true);
         }
         Ok(())
     }
@@ -197,8 +195,13 @@ impl Emulator {
         for core in &mut self.cores {
             core.update_neurons(t);
         }
-        for address in self.pending_host.drain(..) {
-            self.inbox[address.core.0 as usize].push(address.axon.0);
+        for (port, queued) in self.inputs.iter().zip(&mut self.queued) {
+            for channel in queued.iter_ones() {
+                for address in port.channel(channel) {
+                    self.inbox[address.core.0 as usize].push(address.axon.0);
+                }
+            }
+            queued.fill(false);
         }
         for core in &self.cores {
             core.route_spikes(&mut self.inbox);
@@ -215,7 +218,7 @@ impl Emulator {
         self.stats.neuron_updates += stats.neuron_updates;
     }
 
-    /// Number of populations in the Program.
+    /// The populations of the Program.
     pub fn populations(&self) -> &[PopulationMap] {
         &self.populations
     }
@@ -230,12 +233,17 @@ impl Emulator {
     }
 
     /// Indices (within the population) of the neurons that spiked in the last
-    /// step, in increasing order.
+    /// step, in increasing order. Only for populations that report spikes.
     pub fn spiked(
         &self,
         population: usize,
     ) -> Result<impl Iterator<Item = u32> + '_, EmulatorError> {
         let map = self.population(population)?;
+        if !map.report_spikes {
+            return Err(EmulatorError::SpikesNotReported {
+                population: map.name.clone(),
+            });
+        }
         Ok(map
             .neurons
             .iter()

@@ -128,10 +128,8 @@ impl InputStream {
         let step = self.step;
         spikes.resize_with(self.populations, Vec::new);
         spikes.iter_mut().for_each(Vec::clear);
-        let mut touched_twice = false;
         for (population, size, state) in &mut self.sources {
             let out = &mut spikes[*population];
-            touched_twice |= !out.is_empty();
             match state {
                 SourceState::Spikes { spikes, next } => {
                     while let Some(&(s, index)) = spikes.get(*next) {
@@ -159,7 +157,8 @@ impl InputStream {
                 }
             }
         }
-        if touched_twice || self.sources.len() > 1 {
+        // Two sources may name the same neuron.
+        if self.sources.len() > 1 {
             for out in spikes.iter_mut() {
                 out.sort_unstable();
                 out.dedup();

@@ -272,15 +272,35 @@ pub fn from_json_str(text: &str, file: &str, base: Option<&Path>) -> Result<Netw
 }
 
 fn parse_toml(text: &str, file: &str) -> Result<raw::RawNetwork, NetError> {
-    toml::from_str(text).map_err(|e| NetError {
+    let syntax = |message: String| NetError {
         file: file.to_string(),
-        kind: ErrorKind::Syntax(e.to_string().trim_end().to_string()),
-    })
+        kind: ErrorKind::Syntax(message.trim_end().to_string()),
+    };
+    let deserializer = toml::Deserializer::parse(text).map_err(|e| syntax(e.to_string()))?;
+    serde_path_to_error::deserialize(deserializer)
+        .map_err(|e| syntax(with_path(e.path(), &e.inner().to_string())))
 }
 
 fn parse_json(text: &str, file: &str) -> Result<raw::RawNetwork, NetError> {
-    serde_json::from_str(text).map_err(|e| NetError {
+    let syntax = |message: String| NetError {
         file: file.to_string(),
-        kind: ErrorKind::Syntax(e.to_string()),
-    })
+        kind: ErrorKind::Syntax(message),
+    };
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let raw = serde_path_to_error::deserialize(&mut deserializer)
+        .map_err(|e| syntax(with_path(e.path(), &e.inner().to_string())))?;
+    // Anything after the document is an error too.
+    deserializer.end().map_err(|e| syntax(e.to_string()))?;
+    Ok(raw)
+}
+
+/// Prefixes a schema error with where in the tree it happened
+/// (`populations[1].du: …`), the item the parser could not read.
+fn with_path(path: &serde_path_to_error::Path, message: &str) -> String {
+    let path = path.to_string();
+    if path == "." || path.is_empty() {
+        message.to_string()
+    } else {
+        format!("{path}: {message}")
+    }
 }

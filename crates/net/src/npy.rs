@@ -19,6 +19,7 @@ pub(crate) fn read_matrix(path: &Path) -> Result<Vec<Vec<i64>>, String> {
         ));
     };
     let order = npy.order();
+    // check_header admits only plain type strings.
     let DType::Plain(type_str) = npy.dtype() else {
         return Err(format!("{shown} holds structured data; expected integers"));
     };
@@ -86,14 +87,8 @@ pub(crate) fn read_matrix(path: &Path) -> Result<Vec<Vec<i64>>, String> {
             ));
         }
     };
+    // check_header bounded rows × cols by the file's size.
     let (rows, cols) = (rows as usize, cols as usize);
-    if values.len() != rows * cols {
-        return Err(format!(
-            "{shown}: expected {} values for shape [{rows}, {cols}], found {}",
-            rows * cols,
-            values.len()
-        ));
-    }
     let at = |r: usize, c: usize| match order {
         Order::C => values[r * cols + c],
         Order::Fortran => values[c * rows + r],
@@ -122,7 +117,10 @@ fn whole(
 }
 
 /// Checks what npyz would trust blindly: it allocates the header length as
-/// written and multiplies the dimensions unchecked (a panic on overflow).
+/// written and multiplies the dimensions unchecked (a panic on overflow, or a
+/// huge allocation). The header must be the plain dict NumPy writes —
+/// `descr`, `fortran_order` and `shape`, each once — and the data it declares
+/// must be present in the file.
 fn check_header(bytes: &[u8], shown: &std::path::Display<'_>) -> Result<(), String> {
     let Some(rest) = bytes.strip_prefix(b"\x93NUMPY") else {
         return Ok(()); // npyz reports the missing magic
@@ -134,54 +132,118 @@ fn check_header(bytes: &[u8], shown: &std::path::Display<'_>) -> Result<(), Stri
         }
         _ => return Ok(()),
     };
-    let Some(header) = header.get(..len) else {
+    let Some(text) = header.get(..len) else {
         return Err(format!(
             "{shown} is not a valid .npy file: header of {len} bytes, but only {} follow",
             header.len()
         ));
     };
-    let header = String::from_utf8_lossy(header);
-    let Some(shape) = declared_shape(&header) else {
-        return Ok(());
-    };
-    // Every partial product npyz forms is at most the product of the nonzero dimensions.
-    if shape
+    let data_len = (header.len() - len) as u64;
+    let text = std::str::from_utf8(text)
+        .map_err(|_| format!("{shown} is not a valid .npy file: header is not text"))?;
+    let dict = parse_header(text).ok_or_else(|| {
+        format!(
+            "{shown} has a .npy header Neurite does not read: {}",
+            text.trim_end()
+        )
+    })?;
+    let elements = dict
+        .shape
         .iter()
-        .try_fold(1u64, |n, &d| n.checked_mul(d.max(1)))
-        .is_none()
+        .try_fold(1u64, |n, &d| n.checked_mul(d))
+        .ok_or_else(|| {
+            format!(
+                "{shown} has shape {:?}; too many elements for a weight matrix",
+                dict.shape
+            )
+        })?;
+    let item = dict.item_size.unwrap_or(1);
+    if elements
+        .checked_mul(item)
+        .is_none_or(|needed| needed > data_len)
     {
         return Err(format!(
-            "{shown} has shape {shape:?}; too many elements for a weight matrix"
+            "{shown}: shape {:?} needs {elements} values of {item} bytes, the file holds {data_len} bytes of data",
+            dict.shape
         ));
     }
     Ok(())
 }
 
-/// The dimensions after `'shape':` in a header dict, if written as plain integers.
-fn declared_shape(header: &str) -> Option<Vec<u64>> {
-    let after = ["'shape'", "\"shape\""].iter().find_map(|key| {
-        header.match_indices(key).find_map(|(at, _)| {
-            header[at + key.len()..]
-                .trim_start()
-                .strip_prefix(':')
-                .map(str::trim_start)
-        })
-    })?;
-    let close = match after.chars().next()? {
-        '(' => ')',
-        '[' => ']',
-        _ => return None,
-    };
-    let inner = &after[1..after.find(close)?];
-    inner
-        .split(',')
-        .map(|d| d.trim().trim_end_matches(['L', 'l']).replace('_', ""))
-        .filter(|d| !d.is_empty())
-        .map(|d| match d.get(..2) {
-            Some("0x" | "0X") => u64::from_str_radix(&d[2..], 16).ok(),
-            Some("0o" | "0O") => u64::from_str_radix(&d[2..], 8).ok(),
-            Some("0b" | "0B") => u64::from_str_radix(&d[2..], 2).ok(),
-            _ => d.parse().ok(),
-        })
-        .collect()
+/// The three fields of a NumPy header dict.
+struct HeaderDict {
+    shape: Vec<u64>,
+    /// Bytes per element, when the descr is a plain type string like `<i4`.
+    item_size: Option<u64>,
+}
+
+/// Parses `{'descr': '<i4', 'fortran_order': False, 'shape': (2, 3), }`:
+/// string keys without escapes, each of the three keys exactly once, a string,
+/// a boolean and a tuple of integers. Anything else is refused.
+fn parse_header(text: &str) -> Option<HeaderDict> {
+    let mut rest = text.trim().strip_prefix('{')?.trim_start();
+    let (mut descr, mut order, mut shape) = (None, None, None);
+    loop {
+        if let Some(after) = rest.strip_prefix('}') {
+            if !after.trim().is_empty() {
+                return None;
+            }
+            break;
+        }
+        let (key, after) = quoted(rest)?;
+        rest = after.trim_start().strip_prefix(':')?.trim_start();
+        match key {
+            "descr" if descr.is_none() => {
+                let (value, after) = quoted(rest)?;
+                descr = Some(value);
+                rest = after;
+            }
+            "fortran_order" if order.is_none() => {
+                let (value, after) = if let Some(after) = rest.strip_prefix("True") {
+                    (true, after)
+                } else {
+                    (false, rest.strip_prefix("False")?)
+                };
+                order = Some(value);
+                rest = after;
+            }
+            "shape" if shape.is_none() => {
+                let inner_end = rest.find(')')?;
+                let inner = rest.strip_prefix('(')?.get(..inner_end - 1)?;
+                let dims: Option<Vec<u64>> = inner
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|d| !d.is_empty())
+                    .map(|d| d.parse().ok())
+                    .collect();
+                shape = Some(dims?);
+                rest = &rest[inner_end + 1..];
+            }
+            _ => return None,
+        }
+        rest = rest.trim_start();
+        rest = rest.strip_prefix(',').unwrap_or(rest).trim_start();
+    }
+    let descr = descr?;
+    order?;
+    let item_size = descr
+        .get(2..)
+        .and_then(|size| size.parse().ok())
+        .filter(|_| descr.len() >= 3);
+    Some(HeaderDict {
+        shape: shape?,
+        item_size,
+    })
+}
+
+/// A single- or double-quoted string without escapes, and the text after it.
+fn quoted(text: &str) -> Option<(&str, &str)> {
+    let quote = text.chars().next().filter(|c| matches!(c, '\'' | '"'))?;
+    let body = &text[1..];
+    let end = body.find(quote)?;
+    let value = &body[..end];
+    if value.contains('\\') {
+        return None;
+    }
+    Some((value, &body[end + 1..]))
 }

@@ -13,6 +13,10 @@ use crate::{
 
 /// Largest population the description accepts.
 pub(crate) const MAX_POPULATION_SIZE: i64 = 1 << 24;
+/// Most neurons (input and lif) in one description.
+pub(crate) const MAX_NEURONS: u64 = 1 << 26;
+/// Most synapses in one description (each takes 16 bytes once expanded).
+pub(crate) const MAX_SYNAPSES: u64 = 1 << 28;
 /// Largest synaptic delay.
 pub(crate) const MAX_DELAY: i64 = 62;
 
@@ -77,6 +81,7 @@ pub(crate) fn validate(
     }
 
     let mut populations = Vec::with_capacity(raw.populations.len());
+    let mut total_neurons = 0u64;
     let mut index_of: HashMap<String, usize> = HashMap::new();
     for raw_pop in raw.populations {
         let item = Item::Population(raw_pop.name.clone());
@@ -98,7 +103,15 @@ pub(crate) fn validate(
             return Err(ctx.err(&item, "name is used twice"));
         }
         index_of.insert(raw_pop.name.clone(), populations.len());
-        populations.push(population(&ctx, &item, raw_pop)?);
+        let population = population(&ctx, &item, raw_pop)?;
+        total_neurons += u64::from(population.size);
+        if total_neurons > MAX_NEURONS {
+            return Err(ctx.err(
+                &item,
+                format!("brings the description to {total_neurons} neurons; at most {MAX_NEURONS} are allowed"),
+            ));
+        }
+        populations.push(population);
     }
 
     let lookup = |item: &Item, role: &str, name: &str| -> Result<usize, NetError> {
@@ -109,6 +122,7 @@ pub(crate) fn validate(
     };
 
     let mut projections = Vec::with_capacity(raw.projections.len());
+    let mut synapse_budget = MAX_SYNAPSES;
     for (index, raw_proj) in raw.projections.into_iter().enumerate() {
         let item = Item::Projection {
             index,
@@ -126,7 +140,17 @@ pub(crate) fn validate(
                 ),
             ));
         }
-        projections.push(projection(&ctx, &item, raw_proj, &populations, from, to)?);
+        let projection = projection(
+            &ctx,
+            &item,
+            raw_proj,
+            &populations,
+            from,
+            to,
+            synapse_budget,
+        )?;
+        synapse_budget -= projection.synapses.len() as u64;
+        projections.push(projection);
     }
 
     let mut inputs_out = Vec::with_capacity(raw.inputs.len());
@@ -351,6 +375,7 @@ fn projection(
     populations: &[Population],
     from: usize,
     to: usize,
+    synapse_budget: u64,
 ) -> Result<Projection, NetError> {
     let n_from = populations[from].size;
     let n_to = populations[to].size;
@@ -544,14 +569,24 @@ fn projection(
             ));
         }
         let w = weight(ctx, item, "fixed_probability ", fp.weight)?;
-        synapses = expand::fixed_probability(n_from, n_to, fp.p, fp.seed)
-            .map(|(pre, post)| Synapse {
+        let expected = f64::from(n_from) * f64::from(n_to) * fp.p;
+        if expected > synapse_budget as f64 {
+            return Err(too_many_synapses(ctx, item, expected as u64));
+        }
+        for (pre, post) in expand::fixed_probability(n_from, n_to, fp.p, fp.seed) {
+            if synapses.len() as u64 == synapse_budget {
+                return Err(too_many_synapses(ctx, item, expected as u64));
+            }
+            synapses.push(Synapse {
                 pre,
                 post,
                 weight: w,
                 delay: default_delay,
-            })
-            .collect();
+            });
+        }
+    }
+    if synapses.len() as u64 > synapse_budget {
+        return Err(too_many_synapses(ctx, item, synapses.len() as u64));
     }
 
     Ok(Projection {
@@ -565,6 +600,15 @@ fn projection(
         num_weight_bits,
         sign_mode,
     })
+}
+
+fn too_many_synapses(ctx: &Ctx<'_>, item: &Item, count: u64) -> NetError {
+    ctx.err(
+        item,
+        format!(
+            "makes about {count} synapses, beyond the {MAX_SYNAPSES} a description may hold in all"
+        ),
+    )
 }
 
 fn input_source(

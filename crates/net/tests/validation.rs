@@ -1438,7 +1438,8 @@ fn npy_non_integer_dtypes() {
         &err,
         &proj(0, "in", "out"),
         &format!(
-            "{} holds structured data; expected integers",
+            "{} has a .npy header Neurite does not read: \
+             {{'descr': [('a', '<i4'), ('b', '<i4')], 'fortran_order': False, 'shape': (2, 3), }}",
             path.display()
         ),
     );
@@ -1549,13 +1550,41 @@ fn npy_data_cut_short() {
     );
     let err = err_toml_in(dir.path(), &npy_projection("w.npy"));
     let shown = err.to_string();
-    assert!(
-        shown.starts_with(&format!(
-            "net.toml: projection #0 ('in' -> 'out'): {}: cannot read data: ",
+    assert_eq!(
+        shown,
+        format!(
+            "net.toml: projection #0 ('in' -> 'out'): {}: shape [2, 3] needs 6 values of 4 bytes, \
+             the file holds 10 bytes of data",
             path.display()
-        )),
-        "{shown}"
+        )
     );
+}
+
+#[test]
+fn npy_ambiguous_or_decoy_headers_are_refused() {
+    // npyz would take the last `shape` key and overflow multiplying it.
+    let dir = TempDir::new().unwrap();
+    for header in [
+        "{'descr': '|i1', 'fortran_order': False, 'shape': (1, 1), 'shape': (4294967296, 4294967296), }",
+        "{'x': \"'shape': (1, 1)\", 'descr': '|i1', 'fortran_order': False, 'shape': (4294967296, 4294967296), }",
+        "{'descr': '|i1', 'fortran_order': False, 'shape': (4294967296, 4294967296), }",
+    ] {
+        let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+        let mut text = header.to_string();
+        while (10 + text.len() + 1) % 64 != 0 {
+            text.push(' ');
+        }
+        text.push('\n');
+        bytes.extend_from_slice(&(text.len() as u16).to_le_bytes());
+        bytes.extend_from_slice(text.as_bytes());
+        bytes.push(0);
+        write(dir.path(), "w.npy", bytes);
+        let err = err_toml_in(dir.path(), &npy_projection("w.npy")).to_string();
+        assert!(
+            err.contains("header Neurite does not read") || err.contains("too many elements"),
+            "{err}"
+        );
+    }
 }
 
 #[test]
@@ -2639,4 +2668,49 @@ fn recurrent_projection_onto_itself_is_allowed() {
     ));
     assert_eq!((net.projections[0].from, net.projections[0].to), (1, 1));
     assert_eq!(net.projections[0].synapses.len(), 3);
+}
+
+#[test]
+fn descriptions_too_large_to_hold_are_refused_before_expanding() {
+    let pop = |name: &str, size: u64| {
+        format!("[[populations]]\nname = \"{name}\"\nsize = {size}\nmodel = \"input\"\n")
+    };
+    let text: String = (0..5).map(|i| pop(&format!("p{i}"), 1 << 24)).collect();
+    let err = err_toml(&text);
+    assert_invalid(
+        &err,
+        &Item::Population("p4".to_string()),
+        "brings the description to 83886080 neurons; at most 67108864 are allowed",
+    );
+
+    // 2^24 × 8192 pairs at p = 1 would be 1.4e11 synapses.
+    let text = format!(
+        "{}[[populations]]\nname = \"b\"\nsize = 8192\nmodel = \"lif\"\ndu = 0\ndv = 0\nvth = 1\n\
+         [[projections]]\nfrom = \"a\"\nto = \"b\"\nfixed_probability = {{ p = 1.0, weight = 1, seed = 1 }}\n",
+        pop("a", 1 << 24)
+    );
+    let err = err_toml(&text);
+    assert_invalid(
+        &err,
+        &proj(0, "a", "b"),
+        "makes about 137438953472 synapses, beyond the 268435456 a description may hold in all",
+    );
+}
+
+#[test]
+fn schema_errors_name_the_place_in_the_tree() {
+    let toml = "[[populations]]\nname = \"a\"\nsize = 1\nmodel = \"input\"\n\
+                [[populations]]\nname = \"b\"\nsize = 1\nmodel = \"lif\"\ndu = \"x\"\ndv = 0\nvth = 1\n";
+    let err = err_toml(toml).to_string();
+    assert!(err.starts_with("net.toml: populations[1].du: "), "{err}");
+    assert!(err.contains("line 9"), "{err}");
+    let json = r#"{"populations": [{"name": "a", "size": 1, "model": "input"}],
+                   "projections": [{"from": "a", "to": "a", "dense": [[1]], "weigth_exp": 1}]}"#;
+    let err = neurite_net::from_json_str(json, "net.json", None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("net.json: projections[0].weigth_exp: unknown field `weigth_exp`"),
+        "{err}"
+    );
 }

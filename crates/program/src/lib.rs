@@ -259,13 +259,26 @@ pub struct NeuronAddress {
 }
 
 /// A host spike input: channel `i` is the i-th neuron of the input population,
-/// and a spike on it is delivered to every axon listed for it.
+/// and a spike on it is delivered to every axon of its run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InputPort {
     /// Name of the input population.
     pub name: String,
-    /// Per channel, the axons it drives.
-    pub channels: Vec<Vec<AxonAddress>>,
+    /// Per channel, a run in [`InputPort::axons`].
+    pub channels: Vec<Run>,
+    /// The axons the channels drive, channel after channel.
+    pub axons: Vec<AxonAddress>,
+}
+
+impl InputPort {
+    /// The axons channel `channel` drives (empty for a channel out of range
+    /// or a malformed run; [`Program::check_structure`] rejects the latter).
+    pub fn channel(&self, channel: usize) -> &[AxonAddress] {
+        self.channels
+            .get(channel)
+            .and_then(|run| self.axons.get(run.range()))
+            .unwrap_or(&[])
+    }
 }
 
 /// A named population of neurons on the chip.

@@ -74,10 +74,11 @@ fn sample() -> Program {
         cores: vec![core0, core1],
         inputs: vec![InputPort {
             name: "in".to_string(),
-            channels: vec![vec![AxonAddress {
+            channels: vec![Run { start: 0, len: 1 }],
+            axons: vec![AxonAddress {
                 core: CoreId(0),
                 axon: AxonId(0),
-            }]],
+            }],
         }],
         populations: vec![PopulationMap {
             name: "hidden".to_string(),
@@ -224,8 +225,12 @@ fn validation_names_the_core_table_and_entry() {
             "core 1: groups[0]: weight_exp 8 out of range",
         ),
         (
-            Box::new(|p| p.inputs[0].channels[0][0].axon = AxonId(1)),
-            "input port 'in': channel 0: axon 1 does not exist on core 0",
+            Box::new(|p| p.inputs[0].axons[0].axon = AxonId(1)),
+            "input port 'in': axons[0]: axon 1 does not exist on core 0",
+        ),
+        (
+            Box::new(|p| p.inputs[0].channels[0].len = 2),
+            "input port 'in': channel 0: run 0..2 lies outside a table of 1 entries",
         ),
         (
             Box::new(|p| p.populations[0].neurons[1].neuron = NeuronId(7)),

@@ -83,11 +83,13 @@ impl Program {
             if !names.insert(port.name.as_str()) {
                 return Err(bad("name is used twice".to_string()));
             }
-            for (channel, axons) in port.channels.iter().enumerate() {
-                for address in axons {
-                    check_axon_address(self, *address)
-                        .map_err(|reason| bad(format!("channel {channel}: {reason}")))?;
-                }
+            for (channel, run) in port.channels.iter().enumerate() {
+                check_run(*run, port.axons.len())
+                    .map_err(|reason| bad(format!("channel {channel}: {reason}")))?;
+            }
+            for (i, address) in port.axons.iter().enumerate() {
+                check_axon_address(self, *address)
+                    .map_err(|reason| bad(format!("axons[{i}]: {reason}")))?;
             }
         }
         let mut names = HashSet::new();

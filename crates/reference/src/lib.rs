@@ -45,6 +45,10 @@ use neurite_net::{InputStream, Model, Network, SignMode};
 pub struct Trace {
     /// Steps run.
     pub steps: u64,
+    /// Times u left (−2^23, 2^23] before folding, over all neurons and steps.
+    pub wraps: u64,
+    /// Times v was clamped to ±(2^23 − 1).
+    pub saturations: u64,
     /// One entry per population, in description order.
     pub populations: Vec<PopulationTrace>,
 }
@@ -142,6 +146,8 @@ pub fn simulate(network: &Network, steps: u64) -> Trace {
 
     let mut trace = Trace {
         steps,
+        wraps: 0,
+        saturations: 0,
         populations: vec![PopulationTrace::default(); network.populations.len()],
     };
     let mut inputs = InputStream::new(network);
@@ -166,16 +172,18 @@ pub fn simulate(network: &Network, steps: u64) -> Trace {
                     }
                     for i in 0..size {
                         let keep_u = 4096 - (i128::from(lif.du[i]) + 1);
-                        let mut u = tz_div_4096(state.u[i] * keep_u) + a[i] * 64;
-                        u = (u - 1 + TWO_23).rem_euclid(TWO_24) - TWO_23 + 1;
+                        let unfolded = tz_div_4096(state.u[i] * keep_u) + a[i] * 64;
+                        let u = (unfolded - 1 + TWO_23).rem_euclid(TWO_24) - TWO_23 + 1;
+                        trace.wraps += u64::from(u != unfolded);
                         state.u[i] = u;
                         if t <= state.frozen_until[i] {
                             continue;
                         }
                         let keep_v = 4096 - i128::from(lif.dv[i]);
                         let bias = i128::from(lif.bias_mant[i]) * (1 << lif.bias_exp[i]);
-                        let v = (tz_div_4096(state.v[i] * keep_v) + u + bias)
-                            .clamp(-(TWO_23 - 1), TWO_23 - 1);
+                        let unclamped = tz_div_4096(state.v[i] * keep_v) + u + bias;
+                        let v = unclamped.clamp(-(TWO_23 - 1), TWO_23 - 1);
+                        trace.saturations += u64::from(v != unclamped);
                         if v > i128::from(lif.vth[i]) * 64 {
                             spiked[i] = true;
                             state.v[i] = 0;
