@@ -11,7 +11,11 @@ fn small_chip(neurons: u32, cores: u32) -> ChipProfile {
     let mut chip = ChipProfile::loihi2();
     chip.name = "small".to_string();
     chip.core.neurons = neurons;
-    chip.cores_per_chip = cores;
+    chip.mesh = neurite_chip::Mesh {
+        tiles_x: cores,
+        tiles_y: 1,
+        cores_per_tile: 1,
+    };
     chip
 }
 
@@ -302,7 +306,7 @@ fn distinct_profiles_that_exhaust_the_cores_are_named_as_the_cause() {
         "{err}"
     );
     // With room for 10 cores it fits, 4 neurons per core.
-    chip.cores_per_chip = 10;
+    chip.mesh.tiles_x = 10;
     let compiled = compile(&net(&text), &chip).expect("fits");
     assert_eq!(compiled.program.cores.len(), 10);
 }

@@ -256,7 +256,11 @@ fn chip_limits_are_enforced() {
     let msg = sample().validate(&chip).unwrap_err().to_string();
     assert_eq!(msg, "core 0: 2 neurons exceed the chip's limit of 1");
     let mut chip = ChipProfile::loihi2();
-    chip.cores_per_chip = 1;
+    chip.mesh = neurite_chip::Mesh {
+        tiles_x: 1,
+        tiles_y: 1,
+        cores_per_tile: 1,
+    };
     let msg = sample().validate(&chip).unwrap_err().to_string();
     assert_eq!(msg, "program uses 2 cores, chip 'loihi2' has 1");
     let mut chip = ChipProfile::loihi2();
