@@ -195,3 +195,46 @@ pub fn run_program(
         populations: records,
     })
 }
+
+/// Runs a Program on its own, without the description it came from: no host
+/// input (neurons run on their biases and initial state), and the spikes of
+/// every population that reports them are recorded.
+pub fn run_program_alone(
+    program: &Program,
+    chip: &ChipProfile,
+    steps: u64,
+) -> Result<Recording, SessionError> {
+    let mut emulator = Emulator::new(program, chip)?;
+    let capacity = steps.min(1 << 20) as usize;
+    let mut records: Vec<PopulationRecord> = program
+        .populations
+        .iter()
+        .map(|p| PopulationRecord {
+            name: p.name.clone(),
+            size: p.neurons.len() as u32,
+            is_input: false,
+            spike_total: 0,
+            spikes: p.report_spikes.then(|| Vec::with_capacity(capacity)),
+            u: None,
+            v: None,
+        })
+        .collect();
+    let started = Instant::now();
+    for _ in 0..steps {
+        emulator.step();
+        for (index, record) in records.iter_mut().enumerate() {
+            if let Some(spikes) = &mut record.spikes {
+                spikes.push(emulator.spiked(index)?.collect());
+            }
+        }
+    }
+    let wall = started.elapsed();
+    for (index, record) in records.iter_mut().enumerate() {
+        record.spike_total = emulator.spike_counts(index)?.iter().sum();
+    }
+    Ok(Recording {
+        steps,
+        wall,
+        populations: records,
+    })
+}

@@ -1,11 +1,11 @@
-//! `neurite check`: validate a description and check that it fits the chip.
+//! `neurite check`: validate a description (or Program) and check that it fits the chip.
 
 use std::io::Write;
 
 use anyhow::Context;
 use clap::Args;
 
-use super::NetworkArgs;
+use super::{Loaded, NetworkArgs};
 
 #[derive(Debug, Args)]
 pub(crate) struct CheckArgs {
@@ -15,7 +15,21 @@ pub(crate) struct CheckArgs {
 
 impl CheckArgs {
     pub(crate) fn run(self) -> anyhow::Result<()> {
-        let (network, chip) = self.network.load()?;
+        let (network, chip) = match self.network.load()? {
+            Loaded::Description(network, chip) => (network, chip),
+            Loaded::Program(program, chip) => {
+                program.validate(&chip)?;
+                writeln!(
+                    std::io::stdout().lock(),
+                    "ok: program of network '{}' fits {} ({} cores)",
+                    program.notes.network,
+                    chip.name,
+                    program.cores.len()
+                )
+                .context("cannot write to stdout")?;
+                return Ok(());
+            }
+        };
         let compiled = neurite::compiler::compile(&network, &chip)?;
         for warning in compiled.report.warnings() {
             eprintln!("warning: {warning}");

@@ -1,6 +1,9 @@
 //! One module per subcommand, each a clap struct with a `run` method.
 
 mod check;
+mod compile;
+mod inspect;
+mod progress;
 mod run;
 
 use std::path::{Path, PathBuf};
@@ -9,6 +12,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use neurite::chip::ChipProfile;
 use neurite::net::Network;
+use neurite::program::Program;
 
 /// Neurite: compile spiking networks for Loihi-style chips and run them
 /// bit-exactly on the emulator.
@@ -23,8 +27,12 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Compile a network description and run it on the in-process emulator.
     Run(run::RunArgs),
-    /// Validate a network description and check that it fits the chip.
+    /// Validate a network description (or Program) and check that it fits the chip.
     Check(check::CheckArgs),
+    /// Compile a network description into a Program file (.nprog).
+    Compile(compile::CompileArgs),
+    /// Show what a Program (or a description, compiled) takes of the chip.
+    Inspect(inspect::InspectArgs),
 }
 
 impl Command {
@@ -32,31 +40,72 @@ impl Command {
         match self {
             Command::Run(args) => args.run(),
             Command::Check(args) => args.run(),
+            Command::Compile(args) => args.run(),
+            Command::Inspect(args) => args.run(),
         }
     }
 }
 
-/// Options shared by commands that read a description for a chip.
+/// Options shared by commands that read a description or a Program for a chip.
 #[derive(Debug, Args)]
 pub(crate) struct NetworkArgs {
-    /// Network description (.toml or .json).
+    /// Network description (.toml or .json) or compiled Program (.nprog).
     #[arg(value_name = "NET")]
     pub(crate) net: PathBuf,
-    /// Chip profile: loihi2 or loihi1.
-    #[arg(long, default_value = "loihi2")]
-    pub(crate) chip: String,
+    /// Chip profile: loihi2 (default for descriptions), loihi1, or a profile
+    /// file (.toml). A Program defaults to the built-in profile it names.
+    #[arg(long)]
+    pub(crate) chip: Option<String>,
+}
+
+/// What a NET argument held.
+pub(crate) enum Loaded {
+    Description(Network, ChipProfile),
+    Program(Program, ChipProfile),
 }
 
 impl NetworkArgs {
-    pub(crate) fn load(&self) -> anyhow::Result<(Network, ChipProfile)> {
-        let chip = ChipProfile::builtin(&self.chip)?;
-        let network = load_network(&self.net)?;
-        Ok((network, chip))
+    pub(crate) fn load(&self) -> anyhow::Result<Loaded> {
+        let head = read_head(&self.net)?;
+        if head.starts_with(&neurite::program::MAGIC) {
+            let bytes = std::fs::read(&self.net)
+                .with_context(|| format!("cannot read {}", self.net.display()))?;
+            let program = Program::decode(&bytes)
+                .with_context(|| format!("{}: cannot load the program", self.net.display()))?;
+            let chip =
+                ChipProfile::from_name_or_file(self.chip.as_deref().unwrap_or(&program.chip))?;
+            return Ok(Loaded::Program(program, chip));
+        }
+        let chip = ChipProfile::from_name_or_file(self.chip.as_deref().unwrap_or("loihi2"))?;
+        let network = neurite::net::load(&self.net)?;
+        Ok(Loaded::Description(network, chip))
+    }
+
+    /// Like [`NetworkArgs::load`], for commands that need the description.
+    pub(crate) fn load_description(&self) -> anyhow::Result<(Network, ChipProfile)> {
+        match self.load()? {
+            Loaded::Description(network, chip) => Ok((network, chip)),
+            Loaded::Program(..) => Err(InvalidArgument(format!(
+                "{} is a compiled Program; this command needs a network description",
+                self.net.display()
+            ))
+            .into()),
+        }
     }
 }
 
-fn load_network(path: &Path) -> anyhow::Result<Network> {
-    Ok(neurite::net::load(path)?)
+/// The first bytes of a file, to tell a Program from a description; a file
+/// that cannot be opened is left for the description loader to report.
+fn read_head(path: &Path) -> anyhow::Result<Vec<u8>> {
+    use std::io::Read;
+    let Ok(file) = std::fs::File::open(path) else {
+        return Ok(Vec::new());
+    };
+    let mut head = Vec::with_capacity(8);
+    file.take(8)
+        .read_to_end(&mut head)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(head)
 }
 
 /// Whether an error is the user's input (exit code 2) rather than a failure of
@@ -64,8 +113,18 @@ fn load_network(path: &Path) -> anyhow::Result<Network> {
 pub(crate) fn is_invalid_input(err: &anyhow::Error) -> bool {
     err.chain().any(|cause| {
         cause.is::<neurite::net::NetError>()
-            || cause.is::<neurite::compiler::CompileError>()
+            || cause
+                .downcast_ref::<neurite::compiler::CompileError>()
+                .is_some_and(|e| e.is_user_error())
             || cause.is::<neurite::chip::ChipError>()
+            || cause.is::<neurite::program::DecodeError>()
+            || cause.is::<neurite::program::ValidationError>()
+            || matches!(
+                cause.downcast_ref::<neurite::session::SessionError>(),
+                Some(neurite::session::SessionError::Emulator(
+                    neurite::emulator::EmulatorError::InvalidProgram(_)
+                ))
+            )
             || cause.is::<InvalidArgument>()
     })
 }

@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::Args;
 use neurite::session::Recording;
 
-use super::{InvalidArgument, NetworkArgs, with_path};
+use super::{InvalidArgument, Loaded, NetworkArgs, with_path};
 
 /// Steps run when neither `--steps` nor the description says how many.
 const DEFAULT_STEPS: u64 = 100;
@@ -30,18 +30,43 @@ pub(crate) struct RunArgs {
 }
 
 impl RunArgs {
-    pub(crate) fn run(self) -> anyhow::Result<()> {
-        let (network, chip) = self.network.load()?;
-        let steps = self.steps.or(network.steps).unwrap_or(DEFAULT_STEPS);
+    fn steps(&self, described: Option<u64>) -> anyhow::Result<u64> {
+        let steps = self.steps.or(described).unwrap_or(DEFAULT_STEPS);
         if steps == 0 {
             return Err(InvalidArgument("--steps must be at least 1".to_string()).into());
         }
-        let compiled = neurite::compiler::compile(&network, &chip)?;
-        for warning in compiled.report.warnings() {
-            eprintln!("warning: {warning}");
-        }
-        let recording = neurite::session::run_compiled(&network, &compiled, &chip, steps)
-            .context("emulation failed")?;
+        Ok(steps)
+    }
+
+    pub(crate) fn run(self) -> anyhow::Result<()> {
+        let (recording, header, dt_ms) = match self.network.load()? {
+            Loaded::Description(network, chip) => {
+                let steps = self.steps(network.steps)?;
+                let compiled = neurite::compiler::compile(&network, &chip)?;
+                for warning in compiled.report.warnings() {
+                    eprintln!("warning: {warning}");
+                }
+                let recording = neurite::session::run_compiled(&network, &compiled, &chip, steps)
+                    .context("emulation failed")?;
+                let header = format!(
+                    "network '{}' on {}: {}",
+                    network.name, chip.name, compiled.report
+                );
+                (recording, header, network.dt_ms)
+            }
+            Loaded::Program(program, chip) => {
+                let steps = self.steps(None)?;
+                let recording = neurite::session::run_program_alone(&program, &chip, steps)
+                    .context("emulation failed")?;
+                let header = format!(
+                    "program of network '{}' on {} ({} cores), without host input",
+                    program.notes.network,
+                    chip.name,
+                    program.cores.len()
+                );
+                (recording, header, 1.0)
+            }
+        };
 
         let stdout = std::io::stdout();
         let mut out = BufWriter::new(stdout.lock());
@@ -58,13 +83,9 @@ impl RunArgs {
         if self.json {
             neurite::output::write_json(&recording, &mut out).context("cannot write JSON")?;
         } else {
-            writeln!(
-                out,
-                "network '{}' on {}: {}",
-                network.name, chip.name, compiled.report
-            )?;
+            writeln!(out, "{header}")?;
             print_spikes(&recording, &mut out)?;
-            print_summary(&recording, network.dt_ms, &mut out)?;
+            print_summary(&recording, dt_ms, &mut out)?;
         }
         out.flush().context("cannot write to stdout")?;
         Ok(())

@@ -33,12 +33,15 @@ const ALLOWED: &[(&str, &[&str])] = &[
 
 /// External crates that must never reach the emulator or the Program: the
 /// core stays free of I/O runtimes and wire formats.
-const KEPT_OUT_OF_THE_CORE: &[&str] = &["tokio", "tonic", "prost", "rayon", "tracing"];
+const KEPT_OUT_OF_THE_CORE: &[&str] = &["tokio", "tonic", "prost", "tracing"];
 
 fn metadata(with_dependencies: bool) -> Value {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     let mut args = vec!["metadata", "--format-version", "1", "--offline"];
-    if !with_dependencies {
+    if with_dependencies {
+        // Only what builds here: other platforms' crates may not be downloaded.
+        args.extend(["--filter-platform", env!("NEURITE_HOST_TARGET")]);
+    } else {
         args.push("--no-deps");
     }
     let output = Command::new(cargo)

@@ -243,7 +243,7 @@ fn invalid_input_exits_with_2_and_names_the_problem() {
     let output = neurite(&["check", &big, "--chip", "loihi1"]);
     assert_exit(&output, 2);
     assert!(
-        stderr(&output).contains("need 137 cores"),
+        stderr(&output).contains("its 128 cores fill up after 131072 of 140000 neurons"),
         "{}",
         stderr(&output)
     );

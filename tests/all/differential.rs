@@ -356,3 +356,123 @@ fn emulator_equals_reference_on_a_larger_recurrent_network() {
         compare(&network, &chip, steps).unwrap_or_else(|e| panic!("{}: {e}", chip.name));
     }
 }
+
+/// A chip with random, often tight, limits on a random mesh.
+fn tight_chip() -> impl Strategy<Value = ChipProfile> {
+    (
+        (1u32..=4, 1u32..=3, 1u32..=3),
+        1u32..=8,
+        1u32..=12,
+        1u32..=24,
+        prop_oneof![Just(None), (256u64..=8192).prop_map(Some)],
+        1u32..=4,
+        1u32..=4,
+    )
+        .prop_map(
+            |(
+                (tiles_x, tiles_y, per_tile),
+                neurons,
+                input_axons,
+                output_axons,
+                bits,
+                profiles,
+                groups,
+            )| {
+                let mut chip = ChipProfile::loihi1();
+                chip.name = "tight".to_string();
+                chip.mesh = neurite::chip::Mesh {
+                    tiles_x,
+                    tiles_y,
+                    cores_per_tile: per_tile,
+                };
+                chip.core.neurons = neurons;
+                chip.core.input_axons = input_axons;
+                chip.core.output_axons = output_axons;
+                if let Some(bits) = bits {
+                    chip.core.memory = neurite::chip::CoreMemory::Synapses {
+                        bits,
+                        block_synapses: 64,
+                        block_overhead_bits: 10,
+                        word_bits: 64,
+                    };
+                }
+                chip.core.neuron_profiles = profiles;
+                chip.core.synapse_groups = groups;
+                chip
+            },
+        )
+}
+
+#[test]
+fn under_random_limits_networks_fit_exactly_or_are_refused() {
+    let config = Config {
+        cases: cases() / 2,
+        failure_persistence: Some(Box::new(FileFailurePersistence::Off)),
+        ..Config::default()
+    };
+    let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &[11; 32]);
+    let mut runner = TestRunner::new_with_rng(config, rng);
+    let outcomes = Cell::new((0u32, 0u32));
+    runner
+        .run(
+            &(network(), tight_chip()),
+            |((description, steps, _), chip)| {
+                let network =
+                    neurite::net::from_json_str(&description.to_string(), "random.json", None)
+                        .map_err(|e| {
+                            TestCaseError::fail(format!("generated description invalid: {e}"))
+                        })?;
+                match neurite::compiler::compile(&network, &chip) {
+                    Err(err) => {
+                        prop_assert!(err.is_user_error(), "{err}");
+                        prop_assert!(
+                            matches!(
+                                err,
+                                neurite::compiler::CompileError::TooManyCores { .. }
+                                    | neurite::compiler::CompileError::NeuronTooLarge { .. }
+                                    | neurite::compiler::CompileError::OutputAxons { .. }
+                            ),
+                            "{err}"
+                        );
+                        let (fit, refused) = outcomes.get();
+                        outcomes.set((fit, refused + 1));
+                    }
+                    Ok(compiled) => {
+                        compiled
+                            .program
+                            .validate(&chip)
+                            .map_err(|e| TestCaseError::fail(format!("over a limit: {e}")))?;
+                        let trace = neurite_reference::simulate(&network, steps);
+                        let recording = neurite::session::run_program(
+                            &network,
+                            &compiled.program,
+                            &chip,
+                            steps,
+                        )
+                        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                        for (p, population) in network.populations.iter().enumerate() {
+                            let got = &recording.populations[p];
+                            let want = &trace.populations[p];
+                            prop_assert_eq!(
+                                got.spikes.as_ref(),
+                                Some(&want.spikes),
+                                "{} spikes",
+                                population.name
+                            );
+                            if let (Some(u), Some(v)) = (&got.u, &got.v) {
+                                prop_assert_eq!(u, &want.u, "{} u", population.name);
+                                prop_assert_eq!(v, &want.v, "{} v", population.name);
+                            }
+                        }
+                        let (fit, refused) = outcomes.get();
+                        outcomes.set((fit + 1, refused));
+                    }
+                }
+                Ok(())
+            },
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (fit, refused) = outcomes.get();
+    eprintln!("under random limits: {fit} fit, {refused} refused");
+    assert!(fit > 50 && refused > 20, "{fit} fit, {refused} refused");
+}

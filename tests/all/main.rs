@@ -2,6 +2,7 @@
 
 mod architecture;
 mod cli;
+mod compile_golden;
 mod differential;
 mod golden;
 mod hostile;

@@ -32,13 +32,23 @@ fn unknown_name_lists_the_builtins() {
 fn validate_rejects_zero_counts_and_long_delays() {
     let mut chip = ChipProfile::loihi2();
     chip.core.neurons = 0;
-    assert!(chip.validate().unwrap_err().to_string().contains("core.neurons"));
+    assert!(
+        chip.validate()
+            .unwrap_err()
+            .to_string()
+            .contains("core.neurons")
+    );
     let mut chip = ChipProfile::loihi2();
     chip.core.max_delay = 63;
     assert!(chip.validate().unwrap_err().to_string().contains("63"));
     let mut chip = ChipProfile::loihi2();
     chip.mesh.cores_per_tile = 0;
-    assert!(chip.validate().unwrap_err().to_string().contains("mesh.cores_per_tile"));
+    assert!(
+        chip.validate()
+            .unwrap_err()
+            .to_string()
+            .contains("mesh.cores_per_tile")
+    );
 }
 
 #[test]
@@ -109,7 +119,14 @@ fn locations_and_routes_follow_tiles_and_chips() {
     );
     // Chip 0 to chip 3 (diagonal): links in both directions.
     let diagonal = chip.route(0, 3 * 128);
-    assert_eq!((diagonal.east_west, diagonal.north_south, diagonal.chip_links), (8, 4, 2));
+    assert_eq!(
+        (
+            diagonal.east_west,
+            diagonal.north_south,
+            diagonal.chip_links
+        ),
+        (8, 4, 2)
+    );
 }
 
 #[test]
@@ -131,8 +148,14 @@ fn profiles_round_trip_through_toml_and_files() {
 #[test]
 fn bad_profile_files_name_the_problem() {
     let err = ChipProfile::from_name_or_file("/no/such/chip.toml").unwrap_err();
-    assert!(err.to_string().starts_with("chip profile /no/such/chip.toml: "), "{err}");
-    let text = ChipProfile::loihi1().to_toml().replace("[mesh]", "bogus = 1\n[mesh]");
+    assert!(
+        err.to_string()
+            .starts_with("chip profile /no/such/chip.toml: "),
+        "{err}"
+    );
+    let text = ChipProfile::loihi1()
+        .to_toml()
+        .replace("[mesh]", "bogus = 1\n[mesh]");
     let err = ChipProfile::from_toml(&text).unwrap_err();
     assert!(err.to_string().contains("unknown field `bogus`"), "{err}");
     let text = ChipProfile::loihi1()

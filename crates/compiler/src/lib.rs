@@ -1,15 +1,22 @@
 //! From a network description to a Program.
 //!
-//! This first version does what a Loihi toolchain must do at minimum, exactly:
+//! The compiler works in passes:
 //!
 //! 1. **Quantize** every projection's weights as Lava's fixed-point `Dense`
 //!    does: clip to 8 bits by sign mode, then drop the low bits a mantissa of
-//!    `num_weight_bits` cannot hold (see [`quantize`]).
-//! 2. **Place** LIF neurons on cores in description order, filling each core up
-//!    to the chip's neuron limit (and its limit on parameter profiles).
-//! 3. **Emit** per-core synapse memory (one input axon per source neuron and
-//!    destination core, its synapses in one contiguous run), the routing table
-//!    of every neuron, and the host ports.
+//!    `num_weight_bits` cannot hold (see [`quantize`]). Synapses whose weight
+//!    becomes 0 are dropped.
+//! 2. **Partition** LIF neurons onto cores within every per-core limit of the
+//!    chip — neurons, input axons, output axons, memory, parameter profiles,
+//!    synapse groups — splitting populations where needed (see `partition.rs`).
+//! 3. **Place** the cores on the mesh, across chips if the profile has
+//!    several, to keep hop-weighted traffic low (see [`place`]).
+//! 4. **Emit** the tables: one input axon per (source neuron, destination
+//!    core), its synapses in one contiguous run; one synapse group per
+//!    (projection, core); the routing table of every neuron; host ports.
+//! 5. **Verify** (always in debug builds, on request in release): rebuild the
+//!    connectivity from the Program and compare it with the description's,
+//!    and check every limit (see [`verify`]).
 //!
 //! ```
 //! let net = neurite_net::from_toml_str(r#"
@@ -35,19 +42,71 @@
 //! assert_eq!(compiled.report.synapses, 2);
 //! ```
 
+mod emit;
+mod index;
+mod partition;
+pub mod place;
 pub mod quantize;
+pub mod verify;
 
-use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use neurite_chip::ChipProfile;
-use neurite_net::{Model, Network};
-use neurite_program::{
-    AxonAddress, AxonId, Core, CoreId, GroupId, InputPort, NeuronAddress, NeuronId, NeuronModel,
-    NeuronProfile, PopulationMap, ProfileId, Program, Run, Synapse, SynapseGroup,
-};
+use neurite_net::Network;
+use neurite_program::{NeuronModel, NeuronProfile, Program};
 
+pub use place::PlacementCost;
 pub use quantize::{QuantizedWeight, infer_sign_mode, quantize_weight};
+
+/// A per-core resource a network can exhaust.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Limit {
+    /// Neurons per core.
+    Neurons,
+    /// Input axons per core (distinct source neurons reaching it).
+    InputAxons,
+    /// Output axons per core (neuron × destination core pairs).
+    OutputAxons,
+    /// Memory for synapses (and neuron state, when shared).
+    Memory,
+    /// Neuron parameter profiles per core.
+    Profiles,
+    /// Synapse groups (projections) per core.
+    Groups,
+}
+
+impl Limit {
+    /// What to try when this limit is the one that does not fit.
+    pub fn hint(self) -> &'static str {
+        match self {
+            Limit::Neurons => "use a chip profile with more cores or chips",
+            Limit::InputAxons => {
+                "fewer distinct sources per target population (local connectivity), or a profile with more input axons per core"
+            }
+            Limit::OutputAxons => {
+                "fewer destination cores per neuron (local connectivity), or a profile with more output axons per core"
+            }
+            Limit::Memory => {
+                "fewer weight bits (num_weight_bits), shorter delays, fewer synapses, or a profile with more memory or cores"
+            }
+            Limit::Profiles => "share du, dv, vth and refractory values between neurons",
+            Limit::Groups => "merge projections that target the same population",
+        }
+    }
+}
+
+impl fmt::Display for Limit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Limit::Neurons => "neurons",
+            Limit::InputAxons => "input axons",
+            Limit::OutputAxons => "output axons",
+            Limit::Memory => "bits of memory",
+            Limit::Profiles => "parameter profiles",
+            Limit::Groups => "synapse groups",
+        })
+    }
+}
 
 /// Why a network cannot be compiled for a chip.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -55,36 +114,41 @@ pub enum CompileError {
     /// The chip profile itself is unusable.
     #[error(transparent)]
     Chip(#[from] neurite_chip::ChipError),
-    /// More cores are needed than the chip has.
+    /// The chip runs out of cores.
     #[error(
-        "network does not fit chip '{chip}': its {neurons} neurons need {needed} cores of {per_core} neurons, the chip has {available}"
+        "network does not fit chip '{chip}': its {available} cores fill up after {placed} of {neurons} neurons, in population '{population}'; most cores were closed by their limit on {limit} (hint: {})",
+        limit.hint()
     )]
     TooManyCores {
         chip: String,
+        available: u64,
+        placed: u64,
         neurons: u64,
-        per_core: u32,
+        population: String,
+        limit: Limit,
+    },
+    /// A single neuron needs more of a resource than a whole core has.
+    #[error(
+        "population '{population}' neuron {index} alone needs {needed} {limit}, a core has {available} (hint: {})",
+        limit.hint()
+    )]
+    NeuronTooLarge {
+        population: String,
+        index: u32,
+        limit: Limit,
         needed: u64,
         available: u64,
     },
-    /// Parameter profiles, not neurons, exhaust the cores.
+    /// Output axons stay over the limit however the populations are split.
     #[error(
-        "network does not fit chip '{chip}': a core holds at most {limit} distinct neuron parameter profiles (du, dv, vth, refractory), and with so many distinct values the neurons need more than the chip's {available} cores; share parameter values between neurons or use a profile with more cores"
+        "core {core} needs {count} output axons, chip '{chip}' allows {limit} per core (hint: {})",
+        Limit::OutputAxons.hint()
     )]
-    TooManyProfiles {
-        chip: String,
-        limit: u32,
-        available: u64,
-    },
-    /// A core would need more synapse groups than the chip allows.
-    #[error(
-        "core {core} receives {count} projections (synapse groups), chip '{chip}' allows {limit} per core; first over the limit: projection {projection}"
-    )]
-    TooManyGroups {
+    OutputAxons {
         chip: String,
         core: u32,
-        count: usize,
+        count: u64,
         limit: u32,
-        projection: String,
     },
     /// A synaptic delay exceeds what the chip supports.
     #[error("projection {projection}: delay {delay} exceeds chip '{chip}' maximum of {max}")]
@@ -94,13 +158,56 @@ pub enum CompileError {
         delay: u8,
         max: u8,
     },
-    /// A table would exceed what the Program format can index.
-    #[error("core {core}: more than {limit} {table}")]
-    TableOverflow {
-        core: u32,
-        table: &'static str,
-        limit: u64,
-    },
+    /// The compiler produced a Program that does not match the description:
+    /// a bug in Neurite, caught by the verifier.
+    #[error("internal compiler error, the program failed verification: {0}")]
+    Verification(String),
+}
+
+impl CompileError {
+    /// Whether the error is about the user's network or chip (as opposed to a
+    /// fault of the compiler).
+    pub fn is_user_error(&self) -> bool {
+        !matches!(self, CompileError::Verification(_))
+    }
+}
+
+/// Reports the progress of long passes (the CLI draws a progress bar).
+pub trait Progress {
+    /// A pass begins, with `total` units of work.
+    fn begin(&mut self, pass: &str, total: u64);
+    /// `done` units of the current pass are done.
+    fn advance(&mut self, done: u64);
+    /// The current pass ended.
+    fn finish(&mut self);
+}
+
+/// Progress reporting that reports nothing.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn begin(&mut self, _pass: &str, _total: u64) {}
+    fn advance(&mut self, _done: u64) {}
+    fn finish(&mut self) {}
+}
+
+/// Compiler settings.
+#[derive(Debug, Clone)]
+pub struct CompileOptions {
+    /// Run the verifier on the result.
+    pub verify: bool,
+    /// Seed of the placement's annealing.
+    pub seed: u64,
+}
+
+impl Default for CompileOptions {
+    fn default() -> Self {
+        Self {
+            verify: cfg!(debug_assertions),
+            seed: 0x006e_6575_7269_7465,
+        }
+    }
 }
 
 /// A Program and the account of how it was made.
@@ -117,6 +224,8 @@ pub struct Compiled {
 pub struct CompileReport {
     /// Cores in use.
     pub cores: usize,
+    /// Chips with at least one core in use.
+    pub chips: usize,
     /// LIF neurons placed.
     pub neurons: u64,
     /// Synapses stored (entries whose weight quantized to 0 are dropped).
@@ -125,6 +234,12 @@ pub struct CompileReport {
     pub axons: u64,
     /// Per projection, in description order.
     pub projections: Vec<ProjectionReport>,
+    /// How good the placement is.
+    pub placement: PlacementCost,
+    /// Times the partition was redone to bring output axons within limits.
+    pub repartitions: u32,
+    /// How many cores each limit closed (the last core is not counted).
+    pub closed_by: Vec<(Limit, usize)>,
 }
 
 /// How one projection was quantized.
@@ -156,7 +271,11 @@ impl fmt::Display for CompileReport {
             plural(self.synapses, "synapse"),
             plural(self.cores as u64, "core"),
             plural(self.axons, "input axon")
-        )
+        )?;
+        if self.chips > 1 {
+            write!(f, " over {} chips", self.chips)?;
+        }
+        Ok(())
     }
 }
 
@@ -185,243 +304,40 @@ impl CompileReport {
         }
         out
     }
+
+    /// The report as the lines stored in the Program's notes.
+    pub fn to_text(&self) -> String {
+        let mut out = format!("{self}\n");
+        let c = &self.placement;
+        out.push_str(&format!(
+            "placement: {} output axons between cores, {} hop-weighted, {} over chip links, worst {} hops\n",
+            c.traffic, c.hop_traffic, c.chip_link_traffic, c.worst_hops
+        ));
+        if !self.closed_by.is_empty() {
+            let parts: Vec<String> = self
+                .closed_by
+                .iter()
+                .map(|(limit, n)| format!("{limit} {n}"))
+                .collect();
+            out.push_str(&format!("cores filled up by: {}\n", parts.join(", ")));
+        }
+        for p in &self.projections {
+            out.push_str(&format!(
+                "projection {}: {} sign mode{}, {} synapses, {} clipped, {} truncated, {} zeroed\n",
+                p.name,
+                quantize::sign_mode_name(p.sign_mode),
+                if p.inferred { " (inferred)" } else { "" },
+                p.synapses,
+                p.clipped,
+                p.truncated,
+                p.zeroed
+            ));
+        }
+        out
+    }
 }
 
-/// Where the compiler put one LIF neuron.
-#[derive(Debug, Clone, Copy)]
-struct Slot {
-    core: u32,
-    neuron: u32,
-}
-
-/// A spike source: a LIF neuron or an input channel, by (population, index).
-type Source = (u32, u32);
-
-/// Compiles `network` for `chip`.
-pub fn compile(network: &Network, chip: &ChipProfile) -> Result<Compiled, CompileError> {
-    chip.validate()?;
-    let slots = place(network, chip)?;
-    let n_cores = slots
-        .iter()
-        .flatten()
-        .map(|s| s.core as usize + 1)
-        .max()
-        .unwrap_or(0);
-    let mut cores: Vec<Core> = (0..n_cores).map(|_| Core::default()).collect();
-
-    // Neurons, their profiles and initial state.
-    let mut profile_ids: Vec<HashMap<NeuronProfile, ProfileId>> = vec![HashMap::new(); n_cores];
-    for (pop_index, population) in network.populations.iter().enumerate() {
-        let Model::Lif(lif) = &population.model else {
-            continue;
-        };
-        for (i, slot) in slots[pop_index].iter().enumerate() {
-            let core = &mut cores[slot.core as usize];
-            let profile = lif_profile(lif, i);
-            let ids = &mut profile_ids[slot.core as usize];
-            let next = ProfileId(ids.len() as u16);
-            let id = *ids.entry(profile).or_insert_with(|| {
-                core.profiles.push(profile);
-                next
-            });
-            let neurons = &mut core.neurons;
-            debug_assert_eq!(neurons.len(), slot.neuron as usize);
-            neurons.profile.push(id);
-            neurons.bias_mant.push(lif.bias_mant[i]);
-            neurons.bias_exp.push(lif.bias_exp[i]);
-            neurons.u.push(lif.u_init[i]);
-            neurons.v.push(lif.v_init[i]);
-        }
-    }
-
-    // Quantize every synapse and bin it by destination core.
-    struct Entry {
-        core: u32,
-        source: Source,
-        group: u16,
-        target: u32,
-        weight: i16,
-        delay: u8,
-    }
-    let mut entries: Vec<Entry> = Vec::new();
-    let mut group_ids: Vec<HashMap<usize, u16>> = vec![HashMap::new(); n_cores];
-    let mut reports = Vec::with_capacity(network.projections.len());
-    for (p_index, projection) in network.projections.iter().enumerate() {
-        let label = format!("#{p_index} '{}'", projection.name);
-        let (sign_mode, inferred) = match projection.sign_mode {
-            Some(mode) => (mode, false),
-            None => (
-                infer_sign_mode(projection.synapses.iter().map(|s| s.weight)),
-                true,
-            ),
-        };
-        let mut report = ProjectionReport {
-            name: label.clone(),
-            sign_mode,
-            inferred,
-            synapses: projection.synapses.len() as u64,
-            clipped: 0,
-            truncated: 0,
-            zeroed: 0,
-        };
-        let group = SynapseGroup {
-            weight_exp: projection.weight_exp,
-            num_weight_bits: projection.num_weight_bits,
-            sign_mode: program_sign_mode(sign_mode),
-        };
-        for synapse in &projection.synapses {
-            if synapse.delay > chip.core.max_delay {
-                return Err(CompileError::DelayTooLong {
-                    chip: chip.name.clone(),
-                    projection: label.clone(),
-                    delay: synapse.delay,
-                    max: chip.core.max_delay,
-                });
-            }
-            let q = quantize_weight(synapse.weight, sign_mode, projection.num_weight_bits);
-            report.clipped += u64::from(q.clipped);
-            report.truncated += u64::from(q.truncated);
-            if q.mantissa == 0 {
-                report.zeroed += 1;
-                continue;
-            }
-            let slot = slots[projection.to][synapse.post as usize];
-            let core = slot.core as usize;
-            let groups = &mut group_ids[core];
-            let next = groups.len();
-            let group_id = match groups.get(&p_index) {
-                Some(id) => *id,
-                None => {
-                    if next >= chip.core.synapse_groups as usize {
-                        return Err(CompileError::TooManyGroups {
-                            chip: chip.name.clone(),
-                            core: slot.core,
-                            count: next + 1,
-                            limit: chip.core.synapse_groups,
-                            projection: label.clone(),
-                        });
-                    }
-                    groups.insert(p_index, next as u16);
-                    cores[core].groups.push(group);
-                    next as u16
-                }
-            };
-            entries.push(Entry {
-                core: slot.core,
-                source: (projection.from as u32, synapse.pre),
-                group: group_id,
-                target: slot.neuron,
-                weight: q.mantissa,
-                delay: synapse.delay,
-            });
-        }
-        reports.push(report);
-    }
-
-    // One input axon per (source, destination core); its run sorted by group,
-    // target and delay so that delivery walks memory forward.
-    entries.sort_unstable_by_key(|e| (e.core, e.source, e.group, e.target, e.delay));
-    let mut axon_of: HashMap<Source, Vec<AxonAddress>> = HashMap::new();
-    let mut start = 0;
-    while start < entries.len() {
-        let first = &entries[start];
-        let mut end = start + 1;
-        while end < entries.len()
-            && entries[end].core == first.core
-            && entries[end].source == first.source
-        {
-            end += 1;
-        }
-        let core = &mut cores[first.core as usize];
-        let axon = AxonId(core.axons.len() as u32);
-        let run_start =
-            u32::try_from(core.synapses.len()).map_err(|_| CompileError::TableOverflow {
-                core: first.core,
-                table: "synapses",
-                limit: u64::from(u32::MAX),
-            })?;
-        core.axons.push(Run {
-            start: run_start,
-            len: (end - start) as u32,
-        });
-        core.synapses
-            .extend(entries[start..end].iter().map(|e| Synapse {
-                target: NeuronId(e.target),
-                weight: e.weight,
-                delay: e.delay,
-                group: GroupId(e.group),
-            }));
-        axon_of.entry(first.source).or_default().push(AxonAddress {
-            core: CoreId(first.core),
-            axon,
-        });
-        start = end;
-    }
-    drop(entries);
-
-    // Routing tables, host input ports and the population map.
-    let mut inputs = Vec::new();
-    let mut populations = Vec::new();
-    for (pop_index, population) in network.populations.iter().enumerate() {
-        let destinations_of = |i: u32| axon_of.get(&(pop_index as u32, i));
-        match population.model {
-            Model::Input => {
-                let mut port = InputPort {
-                    name: population.name.clone(),
-                    channels: Vec::with_capacity(population.size as usize),
-                    axons: Vec::new(),
-                };
-                for i in 0..population.size {
-                    let targets = destinations_of(i).map(Vec::as_slice).unwrap_or(&[]);
-                    port.channels.push(Run {
-                        start: port.axons.len() as u32,
-                        len: targets.len() as u32,
-                    });
-                    port.axons.extend_from_slice(targets);
-                }
-                inputs.push(port);
-            }
-            Model::Lif(_) => {
-                let mut addresses = Vec::with_capacity(population.size as usize);
-                for (i, slot) in slots[pop_index].iter().enumerate() {
-                    let core = &mut cores[slot.core as usize];
-                    let targets = destinations_of(i as u32).map(Vec::as_slice).unwrap_or(&[]);
-                    core.routes.push(Run {
-                        start: core.destinations.len() as u32,
-                        len: targets.len() as u32,
-                    });
-                    core.destinations.extend_from_slice(targets);
-                    addresses.push(NeuronAddress {
-                        core: CoreId(slot.core),
-                        neuron: NeuronId(slot.neuron),
-                    });
-                }
-                populations.push(PopulationMap {
-                    name: population.name.clone(),
-                    neurons: addresses,
-                    report_spikes: network.probe_of(pop_index).is_some_and(|p| p.spikes),
-                });
-            }
-        }
-    }
-
-    let program = Program {
-        chip: chip.name.clone(),
-        cores,
-        inputs,
-        populations,
-    };
-    let report = CompileReport {
-        cores: program.cores.len(),
-        neurons: program.neuron_count() as u64,
-        synapses: program.synapse_count() as u64,
-        axons: program.cores.iter().map(|c| c.axons.len() as u64).sum(),
-        projections: reports,
-    };
-    Ok(Compiled { program, report })
-}
-
-fn lif_profile(lif: &neurite_net::Lif, i: usize) -> NeuronProfile {
+pub(crate) fn lif_profile(lif: &neurite_net::Lif, i: usize) -> NeuronProfile {
     NeuronProfile {
         model: NeuronModel::Lif,
         du: lif.du[i],
@@ -439,64 +355,145 @@ pub(crate) fn program_sign_mode(mode: neurite_net::SignMode) -> neurite_program:
     }
 }
 
-/// Places LIF neurons on cores in description order. A core is closed when it
-/// holds the chip's neuron limit, or when the next neuron would need one
-/// parameter profile more than the core can hold. Returns, per population, the
-/// slot of each neuron (empty for input populations); stops as soon as the
-/// chip runs out of cores.
-fn place(network: &Network, chip: &ChipProfile) -> Result<Vec<Vec<Slot>>, CompileError> {
-    let per_core = chip.core.neurons;
-    let profile_limit = chip.core.neuron_profiles as usize;
-    let available = chip.total_cores();
-    let mut slots = Vec::with_capacity(network.populations.len());
-    let mut core: u32 = 0;
-    let mut used: u32 = 0;
-    let mut closed_for_profiles = false;
-    let mut profiles: HashSet<NeuronProfile> = HashSet::new();
-    for population in &network.populations {
-        let Model::Lif(lif) = &population.model else {
-            slots.push(Vec::new());
-            continue;
-        };
-        let mut pop_slots = Vec::with_capacity(population.size as usize);
-        for i in 0..population.size as usize {
-            let profile = lif_profile(lif, i);
-            let new_profile = !profiles.contains(&profile);
-            if used == per_core || (new_profile && profiles.len() == profile_limit) {
-                closed_for_profiles |= used < per_core;
-                core += 1;
-                used = 0;
-                profiles.clear();
-                if u64::from(core) >= available {
-                    return Err(does_not_fit(network, chip, closed_for_profiles));
-                }
-            }
-            profiles.insert(profile);
-            pop_slots.push(Slot { core, neuron: used });
-            used += 1;
-        }
-        slots.push(pop_slots);
-    }
-    Ok(slots)
+/// Compiles `network` for `chip` with default options and no progress report.
+pub fn compile(network: &Network, chip: &ChipProfile) -> Result<Compiled, CompileError> {
+    compile_with(network, chip, &CompileOptions::default(), &mut NoProgress)
 }
 
-fn does_not_fit(network: &Network, chip: &ChipProfile, for_profiles: bool) -> CompileError {
-    let neurons = network.lif_neuron_count();
-    if for_profiles {
-        CompileError::TooManyProfiles {
-            chip: chip.name.clone(),
-            limit: chip.core.neuron_profiles,
-            available: chip.total_cores(),
+/// Most partitions tried while bringing output axons within limits.
+const MAX_PARTITIONS: u32 = 8;
+
+/// Compiles `network` for `chip`.
+pub fn compile_with(
+    network: &Network,
+    chip: &ChipProfile,
+    options: &CompileOptions,
+    progress: &mut dyn Progress,
+) -> Result<Compiled, CompileError> {
+    chip.validate()?;
+    let numbering = index::Numbering::new(network);
+    let info = index::projection_info(network);
+    let mut reports = Vec::with_capacity(network.projections.len());
+    for (j, projection) in network.projections.iter().enumerate() {
+        let label = format!("#{j} '{}'", projection.name);
+        if info[j].max_delay > chip.core.max_delay {
+            return Err(CompileError::DelayTooLong {
+                chip: chip.name.clone(),
+                projection: label,
+                delay: info[j].max_delay,
+                max: chip.core.max_delay,
+            });
         }
-    } else {
-        CompileError::TooManyCores {
-            chip: chip.name.clone(),
-            neurons,
-            per_core: chip.core.neurons,
-            needed: neurons.div_ceil(u64::from(chip.core.neurons)),
-            available: chip.total_cores(),
+        let mut report = ProjectionReport {
+            name: label,
+            sign_mode: info[j].sign_mode,
+            inferred: info[j].inferred,
+            synapses: projection.synapses.len() as u64,
+            clipped: 0,
+            truncated: 0,
+            zeroed: 0,
+        };
+        for k in 0..projection.synapses.len() {
+            let q = index::quantized(network, &info, j, k);
+            report.clipped += u64::from(q.clipped);
+            report.truncated += u64::from(q.truncated);
+            report.zeroed += u64::from(q.mantissa == 0);
         }
+        reports.push(report);
     }
+
+    progress.begin("indexing synapses", 1);
+    let incoming = index::incoming(network, &numbering, &info);
+    progress.finish();
+
+    // Partition, then lower the neurons per core of populations on cores with
+    // too many output axons, until they fit.
+    let mut caps: Vec<u32> = vec![chip.core.neurons; network.populations.len()];
+    let mut repartitions = 0;
+    let (partition, core_of_target, outputs) = loop {
+        let partition =
+            partition::partition(network, &numbering, &incoming, &info, chip, &caps, progress)?;
+        let core_of_target = partition.core_of_targets();
+        let outputs = partition::output_axons(
+            network,
+            &numbering,
+            &incoming,
+            &partition,
+            &core_of_target,
+            chip,
+        )?;
+        let limit = u64::from(chip.core.output_axons);
+        let over: Vec<usize> = (0..partition.cores())
+            .filter(|&k| outputs.per_core[k] > limit)
+            .collect();
+        if over.is_empty() {
+            break (partition, core_of_target, outputs);
+        }
+        repartitions += 1;
+        if repartitions >= MAX_PARTITIONS {
+            let k = over[0];
+            return Err(CompileError::OutputAxons {
+                chip: chip.name.clone(),
+                core: k as u32,
+                count: outputs.per_core[k],
+                limit: chip.core.output_axons,
+            });
+        }
+        for &k in &over {
+            let scale = limit as f64 / outputs.per_core[k] as f64;
+            for tid in partition.first[k]..partition.first[k + 1] {
+                let (p, _) = numbering.target(tid);
+                let here = (partition.first[k + 1] - partition.first[k]).min(caps[p]);
+                caps[p] = caps[p].min(((f64::from(here) * scale * 0.95) as u32).max(1));
+            }
+        }
+    };
+    drop(core_of_target);
+
+    let placement = place::place(
+        partition.cores(),
+        &outputs.traffic,
+        chip,
+        options.seed,
+        progress,
+    );
+    let mut program = emit::emit(
+        network,
+        &numbering,
+        &incoming,
+        &info,
+        &partition,
+        &placement.location,
+        &chip.name,
+        progress,
+    );
+    drop(incoming);
+
+    let mut chips: Vec<u32> = program
+        .cores
+        .iter()
+        .map(|c| chip.location(c.location).chip)
+        .collect();
+    chips.sort_unstable();
+    chips.dedup();
+    let report = CompileReport {
+        cores: program.cores.len(),
+        chips: chips.len(),
+        neurons: program.neuron_count() as u64,
+        synapses: program.synapse_count() as u64,
+        axons: program.cores.iter().map(|c| c.axons.len() as u64).sum(),
+        projections: reports,
+        placement: placement.cost,
+        repartitions,
+        closed_by: partition.closed_by_counts(),
+    };
+    program.notes.report = report.to_text();
+    if options.verify {
+        progress.begin("verifying", 1);
+        verify::verify(network, &program, chip).map_err(CompileError::Verification)?;
+        progress.finish();
+    }
+    Ok(Compiled { program, report })
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 use neurite_chip::ChipProfile;
 use neurite_program::{AxonAddress, AxonId, CoreId, GroupId, NeuronId, SignMode as PSign};
 
-use crate::{CompileError, compile};
+use crate::{CompileError, Limit, compile};
 
 fn net(toml: &str) -> neurite_net::Network {
     neurite_net::from_toml_str(toml, "test.toml", None).expect("valid description")
@@ -215,13 +215,19 @@ fn too_many_neurons_is_a_typed_error() {
         err,
         CompileError::TooManyCores {
             chip: "small".to_string(),
+            available: 2,
+            placed: 4,
             neurons: 5,
-            per_core: 2,
-            needed: 3,
-            available: 2
+            population: "b".to_string(),
+            limit: Limit::Neurons,
         }
     );
-    assert!(err.to_string().contains("needs 3 cores") || err.to_string().contains("need 3 cores"));
+    assert_eq!(
+        err.to_string(),
+        "network does not fit chip 'small': its 2 cores fill up after 4 of 5 neurons, in \
+         population 'b'; most cores were closed by their limit on neurons (hint: use a chip \
+         profile with more cores or chips)"
+    );
 }
 
 #[test]
@@ -235,16 +241,13 @@ fn profile_limit_opens_a_new_core() {
 }
 
 #[test]
-fn group_limit_and_delay_limit_are_typed_errors() {
+fn group_limit_opens_a_new_core_and_delay_limit_is_an_error() {
     let mut chip = small_chip(100, 8);
     chip.core.synapse_groups = 1;
-    // All five neurons share core 0, which then receives both projections.
-    let err = compile(&net(TWO_LAYER), &chip).unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "core 0 receives 2 projections (synapse groups), chip 'small' allows 1 per core; \
-         first over the limit: projection #1 'a->b'"
-    );
+    // a receives from in, b from a: one projection per core.
+    let compiled = compile(&net(TWO_LAYER), &chip).expect("compiles");
+    assert_eq!(compiled.program.cores.len(), 2);
+    assert!(compiled.program.cores.iter().all(|c| c.groups.len() == 1));
 
     let mut chip = small_chip(100, 8);
     chip.core.max_delay = 3;
@@ -253,6 +256,174 @@ fn group_limit_and_delay_limit_are_typed_errors() {
         err.to_string(),
         "projection #0 'in->a': delay 4 exceeds chip 'small' maximum of 3"
     );
+}
+
+/// 8 inputs, 4 targets, each target listening to a different pair of inputs.
+const FAN_IN: &str = r#"
+[[populations]]
+name = "in"
+size = 8
+model = "input"
+[[populations]]
+name = "t"
+size = 4
+model = "lif"
+du = 0
+dv = 0
+vth = 1
+[[projections]]
+from = "in"
+to = "t"
+sparse = [[0, 0, 10], [1, 0, 10], [2, 1, 10], [3, 1, 10], [4, 2, 10], [5, 2, 10], [6, 3, 10], [7, 3, 10]]
+"#;
+
+#[test]
+fn input_axon_limit_splits_a_population() {
+    let mut chip = small_chip(100, 8);
+    chip.core.input_axons = 5;
+    let compiled = compile(&net(FAN_IN), &chip).expect("compiles");
+    // Two targets bring 4 distinct sources; a third would make 6.
+    let sizes: Vec<usize> = compiled
+        .program
+        .cores
+        .iter()
+        .map(|c| c.neurons.len())
+        .collect();
+    assert_eq!(sizes, vec![2, 2]);
+    assert!(compiled.program.cores.iter().all(|c| c.axons.len() == 4));
+
+    chip.core.input_axons = 1;
+    let err = compile(&net(FAN_IN), &chip).unwrap_err();
+    assert_eq!(
+        err,
+        CompileError::NeuronTooLarge {
+            population: "t".to_string(),
+            index: 0,
+            limit: Limit::InputAxons,
+            needed: 2,
+            available: 1,
+        }
+    );
+    assert!(
+        err.to_string()
+            .contains("alone needs 2 input axons, a core has 1"),
+        "{err}"
+    );
+}
+
+#[test]
+fn memory_limit_splits_a_population() {
+    // loihi1 accounting: each target's two synapses come from two sources,
+    // two runs of one entry, 64 bits each.
+    let mut chip = ChipProfile::loihi1();
+    chip.core.memory = neurite_chip::CoreMemory::Synapses {
+        bits: 300,
+        block_synapses: 64,
+        block_overhead_bits: 10,
+        word_bits: 64,
+    };
+    let compiled = compile(&net(FAN_IN), &chip).expect("compiles");
+    let sizes: Vec<usize> = compiled
+        .program
+        .cores
+        .iter()
+        .map(|c| c.neurons.len())
+        .collect();
+    assert_eq!(sizes, vec![2, 2]);
+    for core in &compiled.program.cores {
+        assert_eq!(core.usage(&chip).memory.used_bits, 256);
+    }
+}
+
+#[test]
+fn output_axon_limit_repartitions() {
+    // Each of 4 source neurons feeds all 8 targets; with 2 targets per core
+    // (a neuron limit), each source needs 4 output axons. Allow 6 per core:
+    // the 4 sources must spread over cores of at most one source each.
+    let text = r#"
+[[populations]]
+name = "in"
+size = 1
+model = "input"
+[[populations]]
+name = "s"
+size = 4
+model = "lif"
+du = 0
+dv = 0
+vth = 1
+[[populations]]
+name = "t"
+size = 8
+model = "lif"
+du = 0
+dv = 0
+vth = 1
+[[projections]]
+from = "in"
+to = "s"
+fixed_probability = { p = 1.0, weight = 10, seed = 1 }
+[[projections]]
+from = "s"
+to = "t"
+fixed_probability = { p = 1.0, weight = 10, seed = 1 }
+"#;
+    let mut chip = small_chip(2, 64);
+    chip.core.output_axons = 6;
+    let compiled = compile(&net(text), &chip).expect("compiles");
+    assert!(compiled.report.repartitions >= 1);
+    compiled
+        .program
+        .validate(&chip)
+        .expect("within every limit");
+    for core in &compiled.program.cores {
+        assert!(core.destinations.len() <= 6);
+    }
+
+    chip.core.output_axons = 3;
+    let err = compile(&net(text), &chip).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            CompileError::NeuronTooLarge {
+                limit: Limit::OutputAxons,
+                needed: 4,
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn placement_uses_distinct_locations_on_the_chip() {
+    let chip = small_chip(1, 64);
+    let compiled = compile(&net(TWO_LAYER), &chip).expect("compiles");
+    let mut locations: Vec<u32> = compiled.program.cores.iter().map(|c| c.location).collect();
+    locations.sort_unstable();
+    locations.dedup();
+    assert_eq!(locations.len(), 5);
+    assert!(locations.iter().all(|&l| l < 64));
+}
+
+#[test]
+fn the_verifier_catches_a_damaged_program() {
+    let network = net(TWO_LAYER);
+    let chip = ChipProfile::loihi2();
+    let compiled = compile(&network, &chip).expect("compiles");
+    crate::verify::verify(&network, &compiled.program, &chip).expect("verifies");
+    let mut wrong_weight = compiled.program.clone();
+    wrong_weight.cores[0].synapses[0].weight += 1;
+    let err = crate::verify::verify(&network, &wrong_weight, &chip).unwrap_err();
+    assert!(err.contains("missing from the program"), "{err}");
+    let mut wrong_delay = compiled.program.clone();
+    wrong_delay.cores[0].synapses[0].delay += 1;
+    assert!(crate::verify::verify(&network, &wrong_delay, &chip).is_err());
+    let mut dropped = compiled.program.clone();
+    // a[0] feeds b[0] and b[1]: drop its route.
+    dropped.cores[0].routes[0].len = 0;
+    let err = crate::verify::verify(&network, &dropped, &chip).unwrap_err();
+    assert!(err.contains("synapse 'a'[0] -> 'b'[0]"), "{err}");
 }
 
 #[test]
@@ -292,17 +463,21 @@ fn distinct_profiles_that_exhaust_the_cores_are_named_as_the_cause() {
     let mut chip = small_chip(1000, 8);
     chip.core.neuron_profiles = 4;
     let err = compile(&net(&text), &chip).unwrap_err();
-    assert!(matches!(
-        err,
-        CompileError::TooManyProfiles {
-            limit: 4,
-            available: 8,
-            ..
-        }
-    ));
+    assert!(
+        matches!(
+            err,
+            CompileError::TooManyCores {
+                limit: Limit::Profiles,
+                available: 8,
+                placed: 32,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     assert!(
         err.to_string()
-            .contains("at most 4 distinct neuron parameter profiles"),
+            .contains("share du, dv, vth and refractory values"),
         "{err}"
     );
     // With room for 10 cores it fits, 4 neurons per core.

@@ -9,6 +9,7 @@ use crate::{Emulator, EmulatorError, Var};
 /// port with two channels drives the axon (channel 0) and nothing (channel 1).
 fn program() -> Program {
     let core = Core {
+        location: 0,
         profiles: vec![NeuronProfile {
             model: NeuronModel::Lif,
             du: 4095,
@@ -86,6 +87,7 @@ fn program() -> Program {
                 report_spikes: false,
             },
         ],
+        notes: Notes::default(),
     }
 }
 

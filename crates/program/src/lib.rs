@@ -26,9 +26,12 @@
 mod encoding;
 #[cfg(test)]
 mod tests;
+mod text;
+mod usage;
 mod validate;
 
 pub use encoding::{DecodeError, FORMAT_VERSION, Header, MAGIC};
+pub use usage::CoreUsage;
 pub use validate::{CHIP_NAME_MAX, ValidationError};
 
 use serde::{Deserialize, Serialize};
@@ -89,11 +92,26 @@ pub struct Program {
     pub inputs: Vec<InputPort>,
     /// Named neuron populations, for spike reports and state access.
     pub populations: Vec<PopulationMap>,
+    /// What produced the Program, for people: the network's name and the
+    /// compiler's report. Boards ignore it.
+    pub notes: Notes,
+}
+
+/// Human-readable provenance of a Program.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notes {
+    /// Name of the network the Program was compiled from.
+    pub network: String,
+    /// The compiler's report (placement, quantization), as text.
+    pub report: String,
 }
 
 /// One core's tables.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Core {
+    /// The physical core this one occupies, numbered as
+    /// [`neurite_chip::ChipProfile::location`] numbers them.
+    pub location: u32,
     /// Parameter profiles shared by the core's neurons.
     pub profiles: Vec<NeuronProfile>,
     /// Per-neuron parameters and state, as structure of arrays.
@@ -300,6 +318,7 @@ impl Program {
             cores: Vec::new(),
             inputs: Vec::new(),
             populations: Vec::new(),
+            notes: Notes::default(),
         }
     }
 

@@ -19,6 +19,7 @@ fn sample() -> Program {
         sign_mode: SignMode::Mixed,
     };
     let core0 = Core {
+        location: 0,
         profiles: vec![profile],
         neurons: Neurons {
             profile: vec![ProfileId(0); 2],
@@ -50,6 +51,7 @@ fn sample() -> Program {
         }],
     };
     let core1 = Core {
+        location: 5,
         profiles: vec![profile],
         neurons: Neurons {
             profile: vec![ProfileId(0)],
@@ -94,6 +96,10 @@ fn sample() -> Program {
             ],
             report_spikes: true,
         }],
+        notes: Notes {
+            network: "sample".to_string(),
+            report: String::new(),
+        },
     }
 }
 
@@ -305,5 +311,77 @@ proptest! {
         if let Ok(program) = Program::decode(&bytes) {
             prop_assert!(program.check_structure().is_ok());
         }
+    }
+}
+
+#[test]
+fn locations_must_be_on_the_chip_and_distinct() {
+    let chip = ChipProfile::loihi2();
+    let mut program = sample();
+    program.cores[1].location = 128;
+    assert_eq!(
+        program.validate(&chip).unwrap_err().to_string(),
+        "core 1: location 128 is outside the chip's 128 cores"
+    );
+    program.cores[1].location = 0;
+    assert_eq!(
+        program.validate(&chip).unwrap_err().to_string(),
+        "core 1: location 0 is already taken by core 0"
+    );
+}
+
+#[test]
+fn usage_counts_axons_destinations_and_memory() {
+    let chip = ChipProfile::loihi1();
+    let mut program = sample();
+    program.chip = "loihi1".to_string();
+    let usage = program.cores[0].usage(&chip);
+    assert_eq!(
+        (usage.neurons, usage.input_axons, usage.output_axons),
+        (2, 1, 1)
+    );
+    // One run of 2 entries, group 0: 8 weight bits, delay up to 62 (6 bits),
+    // 10 index bits (1024 neurons): 2 · 24 + 10 = 58 → one 64-bit word.
+    assert_eq!(usage.memory.used_bits, 64);
+    assert_eq!(usage.memory.capacity_bits, 1 << 20);
+    program.validate(&chip).expect("fits loihi1");
+
+    let mut small = chip.clone();
+    small.core.memory = neurite_chip::CoreMemory::Synapses {
+        bits: 32,
+        block_synapses: 64,
+        block_overhead_bits: 10,
+        word_bits: 64,
+    };
+    assert_eq!(
+        program.validate(&small).unwrap_err().to_string(),
+        "core 0: 64 bits of memory exceed the chip's limit of 32"
+    );
+    let mut few_axons = chip.clone();
+    few_axons.core.output_axons = 0;
+    assert_eq!(
+        program.validate(&few_axons).unwrap_err().to_string(),
+        "core 0: 1 output axons exceed the chip's limit of 0"
+    );
+}
+
+#[test]
+fn text_form_lists_every_table() {
+    let text = sample().to_text();
+    for line in [
+        "program for chip 'loihi2', network 'sample'",
+        "core 0 at location 0: 2 neurons, 1 axons, 2 synapses, 1 destinations",
+        "  neuron 1: profile 0 bias 50<<3 u 0 v -5",
+        "  group 0: weight_exp -1 bits 8 mixed",
+        "  axon 0: n0 w50 d0 g0; n1 w-20 d62 g0;",
+        "  route n0 -> c1.a0",
+        "input 'in': 1 channels",
+        "  channel 0 -> c0.a0",
+        "population 'hidden' (reports spikes): c0.n0 c0.n1",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing '{line}' in\n{text}"
+        );
     }
 }

@@ -35,8 +35,15 @@ pub enum ValidationError {
     OverLimit {
         core: u32,
         table: &'static str,
-        count: usize,
+        count: u64,
         limit: u64,
+    },
+    /// A core's location is outside the chip or taken by another core.
+    #[error("core {core}: location {location} {reason}")]
+    BadLocation {
+        core: u32,
+        location: u32,
+        reason: String,
     },
     /// Parallel per-neuron arrays disagree in length.
     #[error("core {core}: {table} has {found} entries for {neurons} neurons")]
@@ -125,9 +132,26 @@ impl Program {
                 available: chip.total_cores(),
             });
         }
+        self.check_structure()?;
+        let mut taken = std::collections::HashMap::with_capacity(self.cores.len());
         for (index, core) in self.cores.iter().enumerate() {
-            let over = |table: &'static str, count: usize, limit: u64| {
-                if count as u64 > limit {
+            if u64::from(core.location) >= chip.total_cores() {
+                return Err(ValidationError::BadLocation {
+                    core: index as u32,
+                    location: core.location,
+                    reason: format!("is outside the chip's {} cores", chip.total_cores()),
+                });
+            }
+            if let Some(other) = taken.insert(core.location, index) {
+                return Err(ValidationError::BadLocation {
+                    core: index as u32,
+                    location: core.location,
+                    reason: format!("is already taken by core {other}"),
+                });
+            }
+            let usage = core.usage(chip);
+            let over = |table: &'static str, count: u64, limit: u64| {
+                if count > limit {
                     Err(ValidationError::OverLimit {
                         core: index as u32,
                         table,
@@ -138,15 +162,30 @@ impl Program {
                     Ok(())
                 }
             };
-            over("neurons", core.neurons.len(), chip.core.neurons.into())?;
+            over("neurons", usage.neurons, chip.core.neurons.into())?;
+            over(
+                "input axons",
+                usage.input_axons,
+                chip.core.input_axons.into(),
+            )?;
+            over(
+                "output axons",
+                usage.output_axons,
+                chip.core.output_axons.into(),
+            )?;
+            over(
+                "bits of memory",
+                usage.memory.used_bits,
+                usage.memory.capacity_bits,
+            )?;
             over(
                 "neuron profiles",
-                core.profiles.len(),
+                usage.profiles,
                 chip.core.neuron_profiles.into(),
             )?;
             over(
                 "synapse groups",
-                core.groups.len(),
+                usage.groups,
                 chip.core.synapse_groups.into(),
             )?;
             if let Some((i, synapse)) = core
@@ -166,7 +205,7 @@ impl Program {
                 });
             }
         }
-        self.check_structure()
+        Ok(())
     }
 }
 

@@ -1,0 +1,175 @@
+//! Numbering of sources and targets, and every target's incoming synapses.
+
+use neurite_net::{Model, Network, SignMode};
+
+use crate::quantize::{QuantizedWeight, infer_sign_mode, quantize_weight};
+
+/// Facts about one projection the later passes need.
+#[derive(Debug, Clone)]
+pub(crate) struct ProjectionInfo {
+    pub(crate) sign_mode: SignMode,
+    pub(crate) inferred: bool,
+    /// Largest delay of its synapses.
+    pub(crate) max_delay: u8,
+}
+
+/// Global numbering: every neuron of every population is a source (`sid`,
+/// description order); every LIF neuron is a target (`tid`, description order).
+#[derive(Debug)]
+pub(crate) struct Numbering {
+    /// First source id of each population.
+    pub(crate) source_base: Vec<u32>,
+    /// First target id of each population (LIF populations only).
+    pub(crate) target_base: Vec<u32>,
+    /// Population of each target, as ranges: (first tid, population).
+    pub(crate) target_population: Vec<(u32, usize)>,
+    pub(crate) sources: u32,
+    pub(crate) targets: u32,
+}
+
+impl Numbering {
+    pub(crate) fn new(network: &Network) -> Self {
+        let mut source_base = Vec::with_capacity(network.populations.len());
+        let mut target_base = Vec::with_capacity(network.populations.len());
+        let mut target_population = Vec::new();
+        let (mut sources, mut targets) = (0u32, 0u32);
+        for (p, population) in network.populations.iter().enumerate() {
+            source_base.push(sources);
+            target_base.push(targets);
+            sources += population.size;
+            if matches!(population.model, Model::Lif(_)) {
+                target_population.push((targets, p));
+                targets += population.size;
+            }
+        }
+        Self {
+            source_base,
+            target_base,
+            target_population,
+            sources,
+            targets,
+        }
+    }
+
+    /// The population of target `tid` and the neuron's index in it.
+    pub(crate) fn target(&self, tid: u32) -> (usize, u32) {
+        let at = self
+            .target_population
+            .partition_point(|(first, _)| *first <= tid)
+            .saturating_sub(1);
+        let (first, population) = self.target_population[at];
+        (population, tid - first)
+    }
+}
+
+/// One stored synapse: its projection and its index there.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SynapseRef {
+    pub(crate) projection: u32,
+    pub(crate) index: u32,
+}
+
+/// For every target, the synapses that reach it and survive quantization.
+#[derive(Debug)]
+pub(crate) struct Incoming {
+    /// `offsets[tid]..offsets[tid + 1]` indexes `entries`.
+    pub(crate) offsets: Vec<u64>,
+    pub(crate) entries: Vec<SynapseRef>,
+}
+
+impl Incoming {
+    pub(crate) fn of(&self, tid: u32) -> &[SynapseRef] {
+        let t = tid as usize;
+        &self.entries[self.offsets[t] as usize..self.offsets[t + 1] as usize]
+    }
+}
+
+pub(crate) fn projection_info(network: &Network) -> Vec<ProjectionInfo> {
+    network
+        .projections
+        .iter()
+        .map(|projection| {
+            let (sign_mode, inferred) = match projection.sign_mode {
+                Some(mode) => (mode, false),
+                None => (
+                    infer_sign_mode(projection.synapses.iter().map(|s| s.weight)),
+                    true,
+                ),
+            };
+            ProjectionInfo {
+                sign_mode,
+                inferred,
+                max_delay: projection
+                    .synapses
+                    .iter()
+                    .map(|s| s.delay)
+                    .max()
+                    .unwrap_or(0),
+            }
+        })
+        .collect()
+}
+
+/// The quantized weight of synapse `index` of projection `projection`.
+pub(crate) fn quantized(
+    network: &Network,
+    info: &[ProjectionInfo],
+    projection: usize,
+    index: usize,
+) -> QuantizedWeight {
+    let p = &network.projections[projection];
+    quantize_weight(
+        p.synapses[index].weight,
+        info[projection].sign_mode,
+        p.num_weight_bits,
+    )
+}
+
+/// Builds the incoming lists with a counting sort over targets; synapses whose
+/// weight quantizes to zero are left out (they add nothing).
+pub(crate) fn incoming(
+    network: &Network,
+    numbering: &Numbering,
+    info: &[ProjectionInfo],
+) -> Incoming {
+    let targets = numbering.targets as usize;
+    let mut counts = vec![0u64; targets + 1];
+    let live = |j: usize, k: usize| quantized(network, info, j, k).mantissa != 0;
+    for (j, projection) in network.projections.iter().enumerate() {
+        let base = numbering.target_base[projection.to] as usize;
+        for (k, synapse) in projection.synapses.iter().enumerate() {
+            if live(j, k) {
+                counts[base + synapse.post as usize + 1] += 1;
+            }
+        }
+    }
+    for t in 0..targets {
+        counts[t + 1] += counts[t];
+    }
+    let total = counts[targets] as usize;
+    let mut cursor = counts.clone();
+    let mut entries = vec![
+        SynapseRef {
+            projection: 0,
+            index: 0
+        };
+        total
+    ];
+    for (j, projection) in network.projections.iter().enumerate() {
+        let base = numbering.target_base[projection.to] as usize;
+        for (k, synapse) in projection.synapses.iter().enumerate() {
+            if live(j, k) {
+                let slot = &mut cursor[base + synapse.post as usize];
+                entries[*slot as usize] = SynapseRef {
+                    projection: j as u32,
+                    index: k as u32,
+                };
+                *slot += 1;
+            }
+        }
+    }
+    Incoming {
+        offsets: counts,
+        entries,
+    }
+}

@@ -1,0 +1,120 @@
+//! A readable text form of a Program, for people and golden files.
+
+use std::fmt::{self, Write};
+
+use crate::{Program, SignMode};
+
+impl Program {
+    /// The Program as text, one table entry per line; stable across runs,
+    /// so that a change in it is a change in the Program.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = self.write_text(&mut out);
+        out
+    }
+
+    fn write_text(&self, out: &mut String) -> fmt::Result {
+        writeln!(
+            out,
+            "program for chip '{}', network '{}'",
+            self.chip, self.notes.network
+        )?;
+        for (c, core) in self.cores.iter().enumerate() {
+            writeln!(
+                out,
+                "core {c} at location {}: {} neurons, {} axons, {} synapses, {} destinations",
+                core.location,
+                core.neurons.len(),
+                core.axons.len(),
+                core.synapses.len(),
+                core.destinations.len()
+            )?;
+            for (i, p) in core.profiles.iter().enumerate() {
+                writeln!(
+                    out,
+                    "  profile {i}: {:?} du {} dv {} vth {} refractory {}",
+                    p.model, p.du, p.dv, p.vth, p.refractory
+                )?;
+            }
+            let n = &core.neurons;
+            for i in 0..n.len() {
+                writeln!(
+                    out,
+                    "  neuron {i}: profile {} bias {}<<{} u {} v {}",
+                    n.profile[i].0, n.bias_mant[i], n.bias_exp[i], n.u[i], n.v[i]
+                )?;
+            }
+            for (i, g) in core.groups.iter().enumerate() {
+                let mode = match g.sign_mode {
+                    SignMode::Mixed => "mixed",
+                    SignMode::Excitatory => "excitatory",
+                    SignMode::Inhibitory => "inhibitory",
+                };
+                writeln!(
+                    out,
+                    "  group {i}: weight_exp {} bits {} {mode}",
+                    g.weight_exp, g.num_weight_bits
+                )?;
+            }
+            for (a, run) in core.axons.iter().enumerate() {
+                write!(out, "  axon {a}:")?;
+                for s in core.synapses.get(run.range()).unwrap_or(&[]) {
+                    write!(
+                        out,
+                        " n{} w{} d{} g{};",
+                        s.target.0, s.weight, s.delay, s.group.0
+                    )?;
+                }
+                writeln!(out)?;
+            }
+            for (i, run) in core.routes.iter().enumerate() {
+                let targets = core.destinations.get(run.range()).unwrap_or(&[]);
+                if targets.is_empty() {
+                    continue;
+                }
+                write!(out, "  route n{i} ->")?;
+                for d in targets {
+                    write!(out, " c{}.a{}", d.core.0, d.axon.0)?;
+                }
+                writeln!(out)?;
+            }
+        }
+        for port in &self.inputs {
+            writeln!(
+                out,
+                "input '{}': {} channels",
+                port.name,
+                port.channels.len()
+            )?;
+            for channel in 0..port.channels.len() {
+                let targets = port.channel(channel);
+                if targets.is_empty() {
+                    continue;
+                }
+                write!(out, "  channel {channel} ->")?;
+                for d in targets {
+                    write!(out, " c{}.a{}", d.core.0, d.axon.0)?;
+                }
+                writeln!(out)?;
+            }
+        }
+        for population in &self.populations {
+            write!(
+                out,
+                "population '{}'{}:",
+                population.name,
+                if population.report_spikes {
+                    " (reports spikes)"
+                } else {
+                    ""
+                }
+            )?;
+            for a in &population.neurons {
+                write!(out, " c{}.n{}", a.core.0, a.neuron.0)?;
+            }
+            writeln!(out)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,74 @@
+//! What each core of a Program takes of the chip's resources.
+
+use neurite_chip::{ChipProfile, MemoryUse, SynapseFormat};
+
+use crate::Core;
+
+/// One core's use of its limits.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CoreUsage {
+    /// Neurons.
+    pub neurons: u64,
+    /// Input axons (one per source neuron reaching the core).
+    pub input_axons: u64,
+    /// Output axons (one per neuron and destination core).
+    pub output_axons: u64,
+    /// Memory: neuron state (when shared) and synapse runs.
+    pub memory: MemoryUse,
+    /// Neuron parameter profiles.
+    pub profiles: u64,
+    /// Synapse groups.
+    pub groups: u64,
+}
+
+impl Core {
+    /// The core's use of `chip`'s per-core limits. Memory follows the chip's
+    /// accounting: each stretch of an axon's run in one synapse group is a run
+    /// of that group's format, whose delay field is as wide as the largest
+    /// delay of the group on this core. Assumes indices in range
+    /// ([`crate::Program::check_structure`]); entries that are not are ignored.
+    pub fn usage(&self, chip: &ChipProfile) -> CoreUsage {
+        let memory = &chip.core.memory;
+        let mut max_delay = vec![0u8; self.groups.len()];
+        for s in &self.synapses {
+            if let Some(d) = max_delay.get_mut(usize::from(s.group.0)) {
+                *d = (*d).max(s.delay);
+            }
+        }
+        let formats: Vec<SynapseFormat> = self
+            .groups
+            .iter()
+            .zip(&max_delay)
+            .map(|(g, &d)| SynapseFormat::new(g.num_weight_bits, d, chip.core.neurons))
+            .collect();
+        let mut bits = memory.neuron_bits(self.neurons.len() as u64);
+        for run in &self.axons {
+            let Some(entries) = self.synapses.get(run.range()) else {
+                continue;
+            };
+            let mut start = 0;
+            while start < entries.len() {
+                let group = entries[start].group;
+                let mut end = start + 1;
+                while end < entries.len() && entries[end].group == group {
+                    end += 1;
+                }
+                if let Some(format) = formats.get(usize::from(group.0)) {
+                    bits = bits.saturating_add(memory.run_bits(format, (end - start) as u64));
+                }
+                start = end;
+            }
+        }
+        CoreUsage {
+            neurons: self.neurons.len() as u64,
+            input_axons: self.axons.len() as u64,
+            output_axons: self.destinations.len() as u64,
+            memory: MemoryUse {
+                used_bits: bits,
+                capacity_bits: memory.capacity_bits(),
+            },
+            profiles: self.profiles.len() as u64,
+            groups: self.groups.len() as u64,
+        }
+    }
+}

@@ -1,0 +1,65 @@
+//! `neurite compile`: write the Program of a description to a `.nprog` file.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+use neurite::compiler::{CompileOptions, compile_with};
+
+use super::progress::Bar;
+use super::{NetworkArgs, with_path};
+
+#[derive(Debug, Args)]
+pub(crate) struct CompileArgs {
+    #[command(flatten)]
+    network: NetworkArgs,
+    /// Where to write the Program (default: NET with the extension .nprog).
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Rebuild the connectivity from the Program and check it against the
+    /// description and every limit (always on in debug builds).
+    #[arg(long)]
+    verify: bool,
+}
+
+impl CompileArgs {
+    pub(crate) fn run(self) -> anyhow::Result<()> {
+        let (network, chip) = self.network.load_description()?;
+        let options = CompileOptions {
+            verify: self.verify || CompileOptions::default().verify,
+            ..CompileOptions::default()
+        };
+        let compiled = compile_with(&network, &chip, &options, &mut Bar::default())?;
+        for warning in compiled.report.warnings() {
+            eprintln!("warning: {warning}");
+        }
+        let output = self
+            .output
+            .unwrap_or_else(|| self.network.net.with_extension("nprog"));
+        let bytes = compiled.program.encode();
+        with_path(std::fs::write(&output, &bytes), "write", &output)?;
+        let mut out = std::io::stdout().lock();
+        writeln!(
+            out,
+            "compiled network '{}' for {}: {}",
+            network.name, chip.name, compiled.report
+        )
+        .and_then(|()| {
+            write!(
+                out,
+                "{}",
+                compiled
+                    .report
+                    .to_text()
+                    .lines()
+                    .skip(1)
+                    .map(|l| format!("  {l}\n"))
+                    .collect::<String>()
+            )
+        })
+        .and_then(|()| writeln!(out, "wrote {} ({} bytes)", output.display(), bytes.len()))
+        .context("cannot write to stdout")?;
+        Ok(())
+    }
+}
