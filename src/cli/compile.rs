@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::Args;
 use neurite::compiler::{CompileOptions, compile_with};
 
-use super::progress::Bar;
+use super::progress::{Bar, timing};
 use super::{NetworkArgs, with_path};
 
 #[derive(Debug, Args)]
@@ -25,7 +25,9 @@ pub(crate) struct CompileArgs {
 
 impl CompileArgs {
     pub(crate) fn run(self) -> anyhow::Result<()> {
+        let loading = std::time::Instant::now();
         let (network, chip) = self.network.load_description()?;
+        timing("loading", loading);
         let options = CompileOptions {
             verify: self.verify || CompileOptions::default().verify,
             ..CompileOptions::default()
@@ -37,8 +39,12 @@ impl CompileArgs {
         let output = self
             .output
             .unwrap_or_else(|| self.network.net.with_extension("nprog"));
+        let encoding = std::time::Instant::now();
         let bytes = compiled.program.encode();
+        timing("encoding", encoding);
+        let writing = std::time::Instant::now();
         with_path(std::fs::write(&output, &bytes), "write", &output)?;
+        timing("writing", writing);
         let mut out = std::io::stdout().lock();
         writeln!(
             out,

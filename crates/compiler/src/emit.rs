@@ -8,9 +8,10 @@ use neurite_program::{
     Neurons, PopulationMap, ProfileId, Program, Run, Synapse, SynapseGroup,
 };
 use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 
-use crate::index::{Incoming, Numbering, ProjectionInfo, quantized};
-use crate::partition::{Partition, source_of};
+use crate::index::{Incoming, Numbering, ProjectionInfo};
+use crate::partition::Partition;
 use crate::{Progress, lif_profile, program_sign_mode};
 
 /// One core's tables before routing, and the source of each of its axons.
@@ -31,23 +32,27 @@ pub(crate) fn emit(
     progress: &mut dyn Progress,
 ) -> Program {
     progress.begin("writing cores", partition.cores() as u64);
+    let sources = numbering.sources as usize;
     let tables: Vec<CoreTables> = (0..partition.cores())
         .into_par_iter()
-        .map(|k| {
-            core_tables(
-                network,
-                numbering,
-                incoming,
-                info,
-                partition.first[k]..partition.first[k + 1],
-                location[k],
-            )
-        })
+        .map_init(
+            || vec![u32::MAX; sources],
+            |slot_of, k| {
+                core_tables(
+                    network,
+                    numbering,
+                    incoming,
+                    info,
+                    partition.first[k]..partition.first[k + 1],
+                    location[k],
+                    slot_of,
+                )
+            },
+        )
         .collect();
     progress.finish();
 
     // Where each source's spikes go: (core, axon) in core order.
-    let sources = numbering.sources as usize;
     let mut offsets = vec![0u64; sources + 1];
     for t in &tables {
         for &sid in &t.axon_sources {
@@ -144,6 +149,7 @@ fn core_tables(
     info: &[ProjectionInfo],
     targets: std::ops::Range<u32>,
     location: u32,
+    slot_of: &mut [u32],
 ) -> CoreTables {
     let n = (targets.end - targets.start) as usize;
     let mut core = Core {
@@ -158,10 +164,15 @@ fn core_tables(
         ..Core::default()
     };
     let mut profile_ids: HashMap<NeuronProfile, ProfileId> = HashMap::new();
-    let mut group_ids: HashMap<u32, u16> = HashMap::new();
+    let mut group_ids: FxHashMap<u32, u16> = FxHashMap::default();
     let mut projections_here: Vec<u32> = Vec::new();
     let total: usize = targets.clone().map(|tid| incoming.of(tid).len()).sum();
-    // (source, projection, target, mantissa, delay)
+    // Each source gets a slot when first seen (`slot_of`, indexed by source
+    // and all u32::MAX between cores); entries are kept in visiting order
+    // (target, then projection) and bucketed by slot below.
+    let mut slot_sources: Vec<u32> = Vec::new();
+    let mut slot_counts: Vec<u32> = Vec::new();
+    // (slot, projection, target, mantissa, delay)
     let mut entries: Vec<(u32, u32, u32, i16, u8)> = Vec::with_capacity(total);
     for (local, tid) in targets.enumerate() {
         let (p, i) = numbering.target(tid);
@@ -181,19 +192,19 @@ fn core_tables(
         core.neurons.u.push(lif.u_init[i]);
         core.neurons.v.push(lif.v_init[i]);
         for e in incoming.of(tid) {
-            let (j, k) = (e.projection as usize, e.index as usize);
             if let std::collections::hash_map::Entry::Vacant(slot) = group_ids.entry(e.projection) {
                 slot.insert(0);
                 projections_here.push(e.projection);
             }
-            let q = quantized(network, info, j, k);
-            entries.push((
-                source_of(network, numbering, j, k),
-                e.projection,
-                local as u32,
-                q.mantissa,
-                network.projections[j].synapses[k].delay,
-            ));
+            let slot = &mut slot_of[e.source as usize];
+            if *slot == u32::MAX {
+                *slot = slot_sources.len() as u32;
+                slot_sources.push(e.source);
+                slot_counts.push(0);
+            }
+            let slot = *slot;
+            slot_counts[slot as usize] += 1;
+            entries.push((slot, e.projection, local as u32, e.mantissa, e.delay));
         }
     }
     // Groups in projection order, so that the tables do not depend on the
@@ -208,32 +219,49 @@ fn core_tables(
             sign_mode: program_sign_mode(info[j as usize].sign_mode),
         });
     }
-    entries.sort_unstable_by_key(|&(sid, j, target, _, delay)| (sid, j, target, delay));
-    let mut axon_sources = Vec::new();
-    core.synapses.reserve_exact(entries.len());
-    let mut start = 0;
-    while start < entries.len() {
-        let sid = entries[start].0;
-        let mut end = start + 1;
-        while end < entries.len() && entries[end].0 == sid {
-            end += 1;
-        }
-        core.axons.push(Run {
-            start: start as u32,
-            len: (end - start) as u32,
-        });
-        axon_sources.push(sid);
-        start = end;
+    for &sid in &slot_sources {
+        slot_of[sid as usize] = u32::MAX;
     }
-    core.synapses.extend(
-        entries
-            .iter()
-            .map(|&(_, j, target, weight, delay)| Synapse {
-                target: NeuronId(target),
-                weight,
-                delay,
-                group: GroupId(group_ids[&j]),
-            }),
-    );
+    // Axons in source order; each run laid out by a counting sort.
+    let mut order: Vec<u32> = (0..slot_sources.len() as u32).collect();
+    order.sort_unstable_by_key(|&slot| slot_sources[slot as usize]);
+    let mut start_of_slot = vec![0u32; slot_sources.len()];
+    let mut start = 0u32;
+    for &slot in &order {
+        start_of_slot[slot as usize] = start;
+        let len = slot_counts[slot as usize];
+        core.axons.push(Run { start, len });
+        start += len;
+    }
+    let axon_sources: Vec<u32> = order
+        .iter()
+        .map(|&slot| slot_sources[slot as usize])
+        .collect();
+    let placeholder = Synapse {
+        target: NeuronId(0),
+        weight: 0,
+        delay: 0,
+        group: GroupId(0),
+    };
+    core.synapses = vec![placeholder; entries.len()];
+    let mut cursor = start_of_slot;
+    for &(slot, j, target, weight, delay) in &entries {
+        let at = &mut cursor[slot as usize];
+        core.synapses[*at as usize] = Synapse {
+            target: NeuronId(target),
+            weight,
+            delay,
+            group: GroupId(group_ids[&j]),
+        };
+        *at += 1;
+    }
+    // Runs are in target order; a run mixing projections is put in group
+    // order (one entry per target and group, so no ties).
+    for run in &core.axons {
+        let entries = &mut core.synapses[run.range()];
+        if entries.windows(2).any(|w| w[0].group > w[1].group) {
+            entries.sort_by_key(|s| s.group);
+        }
+    }
     CoreTables { core, axon_sources }
 }

@@ -62,11 +62,16 @@ impl Numbering {
     }
 }
 
-/// One stored synapse: its projection and its index there.
+/// One stored synapse as the later passes need it, so that they read the
+/// incoming lists in order instead of chasing the description's arrays.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct SynapseRef {
+    /// Source id of the presynaptic neuron.
+    pub(crate) source: u32,
     pub(crate) projection: u32,
-    pub(crate) index: u32,
+    /// Quantized weight mantissa (never 0).
+    pub(crate) mantissa: i16,
+    pub(crate) delay: u8,
 }
 
 /// For every target, the synapses that reach it and survive quantization.
@@ -148,21 +153,25 @@ pub(crate) fn incoming(
     }
     let total = counts[targets] as usize;
     let mut cursor = counts.clone();
-    let mut entries = vec![
-        SynapseRef {
-            projection: 0,
-            index: 0
-        };
-        total
-    ];
+    let placeholder = SynapseRef {
+        source: 0,
+        projection: 0,
+        mantissa: 0,
+        delay: 0,
+    };
+    let mut entries = vec![placeholder; total];
     for (j, projection) in network.projections.iter().enumerate() {
         let base = numbering.target_base[projection.to] as usize;
+        let source_base = numbering.source_base[projection.from];
         for (k, synapse) in projection.synapses.iter().enumerate() {
-            if live(j, k) {
+            let mantissa = quantized(network, info, j, k).mantissa;
+            if mantissa != 0 {
                 let slot = &mut cursor[base + synapse.post as usize];
                 entries[*slot as usize] = SynapseRef {
+                    source: source_base + synapse.pre,
                     projection: j as u32,
-                    index: k as u32,
+                    mantissa,
+                    delay: synapse.delay,
                 };
                 *slot += 1;
             }

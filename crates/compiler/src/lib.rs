@@ -45,6 +45,7 @@
 mod emit;
 mod index;
 mod partition;
+pub mod physical;
 pub mod place;
 pub mod quantize;
 pub mod verify;
@@ -114,6 +115,9 @@ pub enum CompileError {
     /// The chip profile itself is unusable.
     #[error(transparent)]
     Chip(#[from] neurite_chip::ChipError),
+    /// Physical-unit parameters cannot be expressed in hardware units.
+    #[error(transparent)]
+    Physical(#[from] physical::PhysicalError),
     /// The chip runs out of cores.
     #[error(
         "network does not fit chip '{chip}': its {available} cores fill up after {placed} of {neurons} neurons, in population '{population}'; most cores were closed by their limit on {limit} (hint: {})",
@@ -217,6 +221,9 @@ pub struct Compiled {
     pub program: Program,
     /// What the compiler did.
     pub report: CompileReport,
+    /// How physical units were turned into hardware units (empty for a
+    /// description in hardware units).
+    pub quantization: physical::QuantizationReport,
 }
 
 /// What the compiler did, for the user.
@@ -371,6 +378,8 @@ pub fn compile_with(
     progress: &mut dyn Progress,
 ) -> Result<Compiled, CompileError> {
     chip.validate()?;
+    let lowered = physical::lower(network)?;
+    let network = &*lowered.network;
     let numbering = index::Numbering::new(network);
     let info = index::projection_info(network);
     let mut reports = Vec::with_capacity(network.projections.len());
@@ -488,12 +497,19 @@ pub fn compile_with(
         closed_by: partition.closed_by_counts(),
     };
     program.notes.report = report.to_text();
+    if !lowered.report.is_empty() {
+        program.notes.report.push_str(&lowered.report.to_string());
+    }
     if options.verify {
         progress.begin("verifying", 1);
         verify::verify(network, &program, chip).map_err(CompileError::Verification)?;
         progress.finish();
     }
-    Ok(Compiled { program, report })
+    Ok(Compiled {
+        program,
+        report,
+        quantization: lowered.report,
+    })
 }
 
 #[cfg(test)]

@@ -54,17 +54,6 @@ impl Partition {
     }
 }
 
-/// The source id of a synapse's presynaptic neuron.
-pub(crate) fn source_of(
-    network: &Network,
-    numbering: &Numbering,
-    projection: usize,
-    index: usize,
-) -> u32 {
-    let p = &network.projections[projection];
-    numbering.source_base[p.from] + p.synapses[index].pre
-}
-
 struct CoreState {
     neurons: u32,
     axons: u32,
@@ -131,8 +120,7 @@ pub(crate) fn partition(
             undo_groups.clear();
             let (mut new_axons, mut new_groups, mut bits) = (0u32, 0u32, neuron_bits);
             for e in entries {
-                let (j, k) = (e.projection as usize, e.index as usize);
-                let sid = source_of(network, numbering, j, k);
+                let (j, sid) = (e.projection as usize, e.source);
                 if source_seen[sid as usize] != marker {
                     undo_sources.push((sid, source_seen[sid as usize]));
                     source_seen[sid as usize] = marker;
@@ -187,8 +175,7 @@ pub(crate) fn partition(
             };
             // Undo, then close the core and try again on a fresh one.
             for e in entries {
-                let (j, k) = (e.projection as usize, e.index as usize);
-                let sid = source_of(network, numbering, j, k);
+                let sid = e.source;
                 let key = u64::from(sid) << 32 | u64::from(e.projection);
                 if let Some(count) = runs.get_mut(&key) {
                     *count -= 1;
@@ -305,7 +292,7 @@ pub(crate) fn output_axons(
     for tid in 0..numbering.targets {
         let core = core_of_target[tid as usize];
         for e in incoming.of(tid) {
-            let sid = source_of(network, numbering, e.projection as usize, e.index as usize);
+            let sid = e.source;
             let source_target = target_of_source[sid as usize];
             // Targets come in core order, so a repeat is always the last seen.
             if source_target == u32::MAX || last_destination[sid as usize] == core + 1 {

@@ -146,8 +146,8 @@ pub(crate) fn place(
             }
             change
         };
-        let iterations = (cores as u64 * 400).clamp(10_000, 4_000_000);
-        // Starting temperature: the mean size of a worsening move.
+        let iterations = (cores as u64 * 4000).clamp(20_000, 20_000_000);
+        // Starting temperature, from the size of worsening moves.
         let mut sample = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed);
         let mut worse = (0u64, 0u64);
         for _ in 0..200 {
@@ -173,7 +173,17 @@ pub(crate) fn place(
         progress.begin("placing", iterations);
         for i in 0..iterations {
             let a = (rng.next_u64() % cores as u64) as u32;
-            let q = (rng.next_u64() % total as u64) as u32;
+            // Half the moves go anywhere; half land next to one of a's partners,
+            // where a good position most likely is.
+            let draw = rng.next_u64();
+            let q = match adjacency[a as usize].as_slice() {
+                partners if draw & 1 == 0 && !partners.is_empty() => {
+                    let (n, _) = partners[(draw >> 1) as usize % partners.len()];
+                    let offset = ((draw >> 32) % 17) as i64 - 8;
+                    (i64::from(location[n as usize]) + offset).clamp(0, total as i64 - 1) as u32
+                }
+                _ => (rng.next_u64() % total as u64) as u32,
+            };
             if location[a as usize] != q {
                 let d = delta(&location, &occupant, a, q);
                 let uniform = (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;

@@ -15,9 +15,12 @@ use crate::index::{Numbering, ProjectionInfo, quantized};
 /// A synapse as both sides see it: source, target, weight, exponent, delay.
 type Connection = (u32, u32, i32, i8, u8);
 
-/// Checks `program` against `network` (hardware units) and `chip`.
+/// Checks `program` against `network` and `chip` (a network in physical
+/// units is lowered to hardware units first, as the compiler does).
 pub fn verify(network: &Network, program: &Program, chip: &ChipProfile) -> Result<(), String> {
     program.validate(chip).map_err(|e| e.to_string())?;
+    let lowered = crate::physical::lower(network).map_err(|e| e.to_string())?;
+    let network = &*lowered.network;
     let numbering = Numbering::new(network);
     let info = crate::index::projection_info(network);
     let expected = from_description(network, &numbering, &info);

@@ -1,8 +1,8 @@
 //! Network descriptions: what a user writes to say which spiking network to run.
 //!
 //! A description lists populations (host-driven `input` sources and Loihi
-//! `lif` neurons in hardware units), projections between them, input spikes
-//! and probes. It is written in TOML or JSON, one schema for both; unknown
+//! `lif` neurons, in hardware units or in physical units), projections between
+//! them, input spikes and probes. It is written in TOML or JSON, one schema for both; unknown
 //! fields are rejected, and every value is checked with an error that names
 //! the file, the item and the reason.
 //!
@@ -26,6 +26,35 @@
 //! "#, "example.toml", None).unwrap();
 //! assert_eq!(net.populations.len(), 2);
 //! assert_eq!(net.projections[0].synapses.len(), 2);
+//! ```
+//!
+//! In physical units (lowered to hardware units by the compiler):
+//!
+//! ```
+//! let net = neurite_net::from_toml_str(r#"
+//!     dt_ms = 1.0
+//!     [[populations]]
+//!     name = "in"
+//!     size = 2
+//!     model = "input"
+//!     [[populations]]
+//!     name = "out"
+//!     size = 1
+//!     model = "lif"
+//!     tau_syn_ms = 5.0
+//!     tau_mem_ms = 20.0
+//!     threshold = 1.0
+//!     [[projections]]
+//!     from = "in"
+//!     to = "out"
+//!     dense = [[0.5, -0.25]]
+//! "#, "example.toml", None).unwrap();
+//! assert!(net.has_physical_units());
+//! assert_eq!(net.populations[1].physical.as_ref().unwrap().threshold, vec![1.0]);
+//! assert_eq!(
+//!     net.projections[0].float_weights,
+//!     Some(neurite_net::FloatWeights::PerSynapse(vec![0.5, -0.25]))
+//! );
 //! ```
 //!
 //! With an invalid value:
@@ -63,8 +92,10 @@ pub struct Network {
     pub name: String,
     /// Run length the description suggests, if any.
     pub steps: Option<u64>,
-    /// Duration of one timestep in milliseconds (1 ms unless given); used to
-    /// turn Poisson rates into per-step probabilities.
+    /// Duration of one timestep in milliseconds; used to turn Poisson rates
+    /// into per-step probabilities and time constants into decays. 1 ms when
+    /// not given, which only a description without populations in physical
+    /// units may do.
     pub dt_ms: f64,
     /// Populations in the order written.
     pub populations: Vec<Population>,
@@ -83,8 +114,16 @@ pub struct Population {
     pub name: String,
     /// Number of neurons, at least 1.
     pub size: u32,
-    /// Neuron model and its parameters.
+    /// Neuron model and its parameters. A population in physical units
+    /// ([`physical`](Self::physical) is `Some`) is a [`Model::Lif`] whose
+    /// hardware parameters are all empty until lowered.
     pub model: Model,
+    /// Parameters of a `lif` population written in physical units; `None` for
+    /// input populations and `lif` populations in hardware units. Such a
+    /// population must be lowered to hardware units
+    /// (`neurite_compiler::physical::lower`) before it can be compiled or
+    /// simulated.
+    pub physical: Option<PhysicalLif>,
 }
 
 /// Neuron model of a population.
@@ -92,8 +131,39 @@ pub struct Population {
 pub enum Model {
     /// Host-driven spike source.
     Input,
-    /// Loihi's current-based leaky integrate-and-fire neuron.
+    /// Loihi's current-based leaky integrate-and-fire neuron. Empty vectors
+    /// when the population is in physical units (see
+    /// [`Population::physical`]).
     Lif(Lif),
+}
+
+/// LIF parameters in physical units, one entry per neuron: Lava's
+/// floating-point LIF with decays from time constants. Each step,
+///
+/// ```text
+/// u ← u·(1 − δu) + Σ w·s          δu = 1 − exp(−dt_ms / tau_syn_ms)
+/// v ← v·(1 − δv) + u + bias        δv = 1 − exp(−dt_ms / tau_mem_ms)
+/// spike when v > threshold, then v ← 0 (and v is held at 0 for `refractory` steps)
+/// ```
+///
+/// with the weights `w` of the projections onto the population in the same
+/// units as `u`, `v`, `threshold` and `bias` (whatever unit the user chose).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PhysicalLif {
+    /// Synaptic (current) time constant in ms, positive and finite.
+    pub tau_syn_ms: Vec<f64>,
+    /// Membrane (voltage) time constant in ms, positive and finite.
+    pub tau_mem_ms: Vec<f64>,
+    /// Spike threshold, positive and finite.
+    pub threshold: Vec<f64>,
+    /// Constant input added to v each step, finite.
+    pub bias: Vec<f64>,
+    /// Refractory period in steps, `round(refractory_ms / dt_ms)`, 0..=63.
+    pub refractory: Vec<u8>,
+    /// Initial current, finite.
+    pub u_init: Vec<f64>,
+    /// Initial voltage, finite.
+    pub v_init: Vec<f64>,
 }
 
 /// LIF parameters in hardware units, one entry per neuron.
@@ -137,14 +207,44 @@ pub struct Projection {
     pub from: usize,
     /// Index of the target population (always a LIF population).
     pub to: usize,
-    /// The synapses, with weights as written (before clipping).
+    /// The synapses, with weights as written (before clipping). Their
+    /// `weight` is 0 when the projection has [`float_weights`](Self::float_weights).
     pub synapses: Vec<Synapse>,
-    /// Weight exponent, −8..=7.
+    /// The weights of a projection onto a population in physical units, as
+    /// written; `None` for a projection onto a hardware-unit population, whose
+    /// weights are the synapses' integers.
+    pub float_weights: Option<FloatWeights>,
+    /// Weight exponent, −8..=7 (0 for a projection with float weights, whose
+    /// exponent the compiler chooses).
     pub weight_exp: i8,
     /// Weight mantissa bits, 1..=8.
     pub num_weight_bits: u8,
     /// Sign mode as written; `None` means inferred from the weights.
     pub sign_mode: Option<SignMode>,
+}
+
+/// Float weights of a projection onto a population in physical units.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FloatWeights {
+    /// The same weight for every synapse (`fixed_probability`, or `one_to_one`
+    /// with a single weight).
+    Uniform(f64),
+    /// One weight per synapse, in the order of [`Projection::synapses`].
+    PerSynapse(Vec<f64>),
+}
+
+impl FloatWeights {
+    /// The weight of synapse `index` (of [`Projection::synapses`]).
+    ///
+    /// # Panics
+    ///
+    /// If `index` is out of bounds of a per-synapse list.
+    pub fn get(&self, index: usize) -> f64 {
+        match self {
+            FloatWeights::Uniform(w) => *w,
+            FloatWeights::PerSynapse(ws) => ws[index],
+        }
+    }
 }
 
 /// One synapse of a projection.
@@ -154,7 +254,8 @@ pub struct Synapse {
     pub pre: u32,
     /// Index of the target neuron in its population.
     pub post: u32,
-    /// Weight on the 8-bit scale, as written.
+    /// Weight on the 8-bit scale, as written (0 for a synapse whose weight is
+    /// in the projection's [`float_weights`](Projection::float_weights)).
     pub weight: i32,
     /// Delay in steps, 0..=62: a spike at step t reaches u at t + 1 + delay.
     pub delay: u8,
@@ -215,6 +316,12 @@ impl Network {
         self.probes.iter().find(|p| p.population == index)
     }
 
+    /// Whether any population is in physical units (and so the network must
+    /// be lowered to hardware units before it is compiled or simulated).
+    pub fn has_physical_units(&self) -> bool {
+        self.populations.iter().any(Population::is_physical)
+    }
+
     /// Total number of neurons in LIF populations.
     pub fn lif_neuron_count(&self) -> u64 {
         self.populations
@@ -222,6 +329,13 @@ impl Network {
             .filter(|p| matches!(p.model, Model::Lif(_)))
             .map(|p| u64::from(p.size))
             .sum()
+    }
+}
+
+impl Population {
+    /// Whether this is a `lif` population written in physical units.
+    pub fn is_physical(&self) -> bool {
+        self.physical.is_some()
     }
 }
 

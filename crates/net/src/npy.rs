@@ -8,6 +8,63 @@ use npyz::{DType, NpyFile, Order, TypeChar};
 /// numbers) as rows. Errors are reasons, ready to be placed after the item.
 pub(crate) fn read_matrix(path: &Path) -> Result<Vec<Vec<i64>>, String> {
     let shown = path.display();
+    let (layout, values) = read(path, "integers (or 32/64-bit floats holding whole numbers)")?;
+    let values = match values {
+        Values::Int(values) => values,
+        Values::Float(values) => whole(values.into_iter(), &shown)?,
+    };
+    Ok(layout.rows(&values))
+}
+
+/// Reads a 2-D array of numbers (any integer or float dtype) as rows of
+/// floats, for weights in physical units: every value must be finite.
+pub(crate) fn read_float_matrix(path: &Path) -> Result<Vec<Vec<f64>>, String> {
+    let shown = path.display();
+    let (layout, values) = read(path, "integers or 32/64-bit floats")?;
+    let values = match values {
+        Values::Int(values) => values.into_iter().map(|v| v as f64).collect(),
+        Values::Float(values) => {
+            if let Some((i, v)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+                return Err(format!(
+                    "{shown}: element {i} is {v}; weights must be finite numbers"
+                ));
+            }
+            values
+        }
+    };
+    Ok(layout.rows(&values))
+}
+
+/// The data of a `.npy` file, as its dtype holds it.
+enum Values {
+    Int(Vec<i64>),
+    Float(Vec<f64>),
+}
+
+/// The shape and order of a 2-D array read from a `.npy` file.
+struct Layout {
+    rows: usize,
+    cols: usize,
+    order: Order,
+}
+
+impl Layout {
+    /// `values`, in file order, as rows `[row][col]`.
+    fn rows<T: Copy>(&self, values: &[T]) -> Vec<Vec<T>> {
+        let (rows, cols) = (self.rows, self.cols);
+        let at = |r: usize, c: usize| match self.order {
+            Order::C => values[r * cols + c],
+            Order::Fortran => values[c * rows + r],
+        };
+        (0..rows)
+            .map(|r| (0..cols).map(|c| at(r, c)).collect())
+            .collect()
+    }
+}
+
+/// Reads the matrix; `expected` names the dtypes the caller takes, for errors.
+fn read(path: &Path, expected: &str) -> Result<(Layout, Values), String> {
+    let shown = path.display();
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
     check_header(&bytes, &shown)?;
     let npy =
@@ -21,81 +78,85 @@ pub(crate) fn read_matrix(path: &Path) -> Result<Vec<Vec<i64>>, String> {
     let order = npy.order();
     // check_header admits only plain type strings.
     let DType::Plain(type_str) = npy.dtype() else {
-        return Err(format!("{shown} holds structured data; expected integers"));
+        return Err(format!(
+            "{shown} holds structured data; expected {expected}"
+        ));
     };
     let bad_data = |e: std::io::Error| format!("{shown}: cannot read data: {e}");
-    let values: Vec<i64> = match (type_str.type_char(), type_str.size_field()) {
-        (TypeChar::Int, 1) => npy
-            .into_vec::<i8>()
-            .map_err(bad_data)?
-            .into_iter()
-            .map(i64::from)
-            .collect(),
-        (TypeChar::Int, 2) => npy
-            .into_vec::<i16>()
-            .map_err(bad_data)?
-            .into_iter()
-            .map(i64::from)
-            .collect(),
-        (TypeChar::Int, 4) => npy
-            .into_vec::<i32>()
-            .map_err(bad_data)?
-            .into_iter()
-            .map(i64::from)
-            .collect(),
-        (TypeChar::Int, 8) => npy.into_vec::<i64>().map_err(bad_data)?,
-        (TypeChar::Uint, 1) => npy
-            .into_vec::<u8>()
-            .map_err(bad_data)?
-            .into_iter()
-            .map(i64::from)
-            .collect(),
-        (TypeChar::Uint, 2) => npy
-            .into_vec::<u16>()
-            .map_err(bad_data)?
-            .into_iter()
-            .map(i64::from)
-            .collect(),
-        (TypeChar::Uint, 4) => npy
-            .into_vec::<u32>()
-            .map_err(bad_data)?
-            .into_iter()
-            .map(i64::from)
-            .collect(),
-        (TypeChar::Uint, 8) => npy
-            .into_vec::<u64>()
-            .map_err(bad_data)?
-            .into_iter()
-            .map(|v| {
-                i64::try_from(v)
-                    .map_err(|_| format!("{shown}: value {v} does not fit 64-bit signed"))
-            })
-            .collect::<Result<_, _>>()?,
-        (TypeChar::Float, 4) => whole(
+    let ints = |values: Vec<i64>| Values::Int(values);
+    let values = match (type_str.type_char(), type_str.size_field()) {
+        (TypeChar::Int, 1) => ints(
+            npy.into_vec::<i8>()
+                .map_err(bad_data)?
+                .into_iter()
+                .map(i64::from)
+                .collect(),
+        ),
+        (TypeChar::Int, 2) => ints(
+            npy.into_vec::<i16>()
+                .map_err(bad_data)?
+                .into_iter()
+                .map(i64::from)
+                .collect(),
+        ),
+        (TypeChar::Int, 4) => ints(
+            npy.into_vec::<i32>()
+                .map_err(bad_data)?
+                .into_iter()
+                .map(i64::from)
+                .collect(),
+        ),
+        (TypeChar::Int, 8) => ints(npy.into_vec::<i64>().map_err(bad_data)?),
+        (TypeChar::Uint, 1) => ints(
+            npy.into_vec::<u8>()
+                .map_err(bad_data)?
+                .into_iter()
+                .map(i64::from)
+                .collect(),
+        ),
+        (TypeChar::Uint, 2) => ints(
+            npy.into_vec::<u16>()
+                .map_err(bad_data)?
+                .into_iter()
+                .map(i64::from)
+                .collect(),
+        ),
+        (TypeChar::Uint, 4) => ints(
+            npy.into_vec::<u32>()
+                .map_err(bad_data)?
+                .into_iter()
+                .map(i64::from)
+                .collect(),
+        ),
+        (TypeChar::Uint, 8) => ints(
+            npy.into_vec::<u64>()
+                .map_err(bad_data)?
+                .into_iter()
+                .map(|v| {
+                    i64::try_from(v)
+                        .map_err(|_| format!("{shown}: value {v} does not fit 64-bit signed"))
+                })
+                .collect::<Result<_, _>>()?,
+        ),
+        (TypeChar::Float, 4) => Values::Float(
             npy.into_vec::<f32>()
                 .map_err(bad_data)?
                 .into_iter()
-                .map(f64::from),
-            &shown,
-        )?,
-        (TypeChar::Float, 8) => {
-            whole(npy.into_vec::<f64>().map_err(bad_data)?.into_iter(), &shown)?
-        }
+                .map(f64::from)
+                .collect(),
+        ),
+        (TypeChar::Float, 8) => Values::Float(npy.into_vec::<f64>().map_err(bad_data)?),
         _ => {
-            return Err(format!(
-                "{shown} has dtype {type_str}; expected integers (or 32/64-bit floats holding whole numbers)"
-            ));
+            return Err(format!("{shown} has dtype {type_str}; expected {expected}"));
         }
     };
     // check_header bounded rows × cols by the file's size.
-    let (rows, cols) = (rows as usize, cols as usize);
-    let at = |r: usize, c: usize| match order {
-        Order::C => values[r * cols + c],
-        Order::Fortran => values[c * rows + r],
+    let layout = Layout {
+        rows: rows as usize,
+        cols: cols as usize,
+        order,
     };
-    Ok((0..rows)
-        .map(|r| (0..cols).map(|c| at(r, c)).collect())
-        .collect())
+    Ok((layout, values))
 }
 
 fn whole(

@@ -5,10 +5,10 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
 use crate::error::{ErrorKind, Item, NetError};
-use crate::raw::{DenseSource, PerNeuron, RawInput, RawNetwork, RawPopulation, RawProjection};
+use crate::raw::{DenseSource, Num, PerNeuron, RawInput, RawNetwork, RawPopulation, RawProjection};
 use crate::{
-    Input, InputSource, Lif, Model, Network, Population, Probe, Projection, SignMode, Synapse,
-    expand, inputs, npy,
+    FloatWeights, Input, InputSource, Lif, Model, Network, PhysicalLif, Population, Probe,
+    Projection, SignMode, Synapse, expand, inputs, npy,
 };
 
 /// Largest population the description accepts.
@@ -19,6 +19,8 @@ pub(crate) const MAX_NEURONS: u64 = 1 << 26;
 pub(crate) const MAX_SYNAPSES: u64 = 1 << 28;
 /// Largest synaptic delay.
 pub(crate) const MAX_DELAY: i64 = 62;
+/// Longest refractory period, in steps.
+pub(crate) const MAX_REFRACTORY: i64 = 63;
 
 struct Ctx<'a> {
     file: &'a str,
@@ -103,7 +105,7 @@ pub(crate) fn validate(
             return Err(ctx.err(&item, "name is used twice"));
         }
         index_of.insert(raw_pop.name.clone(), populations.len());
-        let population = population(&ctx, &item, raw_pop)?;
+        let population = population(&ctx, &item, raw_pop, dt_ms, raw.dt_ms.is_some())?;
         total_neurons += u64::from(population.size);
         if total_neurons > MAX_NEURONS {
             return Err(ctx.err(
@@ -231,7 +233,13 @@ pub(crate) fn validate(
     })
 }
 
-fn population(ctx: &Ctx<'_>, item: &Item, raw: RawPopulation) -> Result<Population, NetError> {
+fn population(
+    ctx: &Ctx<'_>,
+    item: &Item,
+    raw: RawPopulation,
+    dt_ms: f64,
+    dt_given: bool,
+) -> Result<Population, NetError> {
     if !in_range(raw.size, 1, MAX_POPULATION_SIZE) {
         return Err(ctx.err(
             item,
@@ -239,104 +247,62 @@ fn population(ctx: &Ctx<'_>, item: &Item, raw: RawPopulation) -> Result<Populati
         ));
     }
     let size = raw.size as u32;
-    let lif_fields = [
-        ("du", &raw.du),
-        ("dv", &raw.dv),
-        ("vth", &raw.vth),
-        ("bias_mant", &raw.bias_mant),
-        ("bias_exp", &raw.bias_exp),
-        ("refractory", &raw.refractory),
-        ("u_init", &raw.u_init),
-        ("v_init", &raw.v_init),
-    ];
-    let model = match raw.model.as_str() {
+    let given = |fields: &[(&'static str, bool)]| -> Vec<&'static str> {
+        fields
+            .iter()
+            .filter(|(_, present)| *present)
+            .map(|(name, _)| *name)
+            .collect()
+    };
+    let hardware = given(&[
+        ("du", raw.du.is_some()),
+        ("dv", raw.dv.is_some()),
+        ("vth", raw.vth.is_some()),
+        ("bias_mant", raw.bias_mant.is_some()),
+        ("bias_exp", raw.bias_exp.is_some()),
+        ("refractory", raw.refractory.is_some()),
+    ]);
+    let initial = given(&[
+        ("u_init", raw.u_init.is_some()),
+        ("v_init", raw.v_init.is_some()),
+    ]);
+    let physical = given(&[
+        ("tau_syn_ms", raw.tau_syn_ms.is_some()),
+        ("tau_mem_ms", raw.tau_mem_ms.is_some()),
+        ("threshold", raw.threshold.is_some()),
+        ("bias", raw.bias.is_some()),
+        ("refractory_ms", raw.refractory_ms.is_some()),
+    ]);
+    let (model, physical_lif) = match raw.model.as_str() {
         "input" => {
-            if let Some((field, _)) = lif_fields.iter().find(|(_, value)| value.is_some()) {
+            if let Some(field) = hardware.iter().chain(&initial).chain(&physical).next() {
                 return Err(ctx.err(item, format!("{field} is not a parameter of model input")));
             }
-            Model::Input
+            (Model::Input, None)
         }
+        "lif" if physical.is_empty() => (Model::Lif(hardware_lif(ctx, item, &raw, size)?), None),
         "lif" => {
-            let param = |name: &str,
-                         value: &Option<PerNeuron>,
-                         default: Option<i64>,
-                         lo: i64,
-                         hi: i64,
-                         range: &str|
-             -> Result<Vec<i64>, NetError> {
-                let values = match (value, default) {
-                    (Some(PerNeuron::Scalar(v)), _) => vec![*v; size as usize],
-                    (Some(PerNeuron::Array(values)), _) => {
-                        if values.len() != size as usize {
-                            return Err(ctx.err(
-                                item,
-                                format!("{name} has {} values for {size} neurons", values.len()),
-                            ));
-                        }
-                        values.clone()
-                    }
-                    (None, Some(d)) => vec![d; size as usize],
-                    (None, None) => {
-                        return Err(
-                            ctx.err(item, format!("missing {name} (required for model lif)"))
-                        );
-                    }
-                };
-                let scalar = matches!(value, Some(PerNeuron::Scalar(_)));
-                if let Some((i, v)) = values
-                    .iter()
-                    .enumerate()
-                    .find(|(_, v)| !in_range(**v, lo, hi))
-                {
-                    let at = if scalar {
-                        String::new()
-                    } else {
-                        format!("[{i}]")
-                    };
-                    return Err(ctx.err(item, format!("{name}{at} {v} out of range {range}")));
-                }
-                Ok(values)
-            };
-            let du = param("du", &raw.du, None, 0, 4095, "0..4095")?;
-            let dv = param("dv", &raw.dv, None, 0, 4095, "0..4095")?;
-            let vth = param("vth", &raw.vth, None, 0, 131_071, "0..131071")?;
-            let bias_mant = param(
-                "bias_mant",
-                &raw.bias_mant,
-                Some(0),
-                -4096,
-                4095,
-                "-4096..4095",
-            )?;
-            let bias_exp = param("bias_exp", &raw.bias_exp, Some(0), 0, 7, "0..7")?;
-            let refractory = param("refractory", &raw.refractory, Some(0), 0, 63, "0..63")?;
-            let u_init = param(
-                "u_init",
-                &raw.u_init,
-                Some(0),
-                -(1 << 23) + 1,
-                1 << 23,
-                "-8388607..8388608",
-            )?;
-            let v_init = param(
-                "v_init",
-                &raw.v_init,
-                Some(0),
-                -(1 << 23) + 1,
-                (1 << 23) - 1,
-                "-8388607..8388607",
-            )?;
-            // Every value was range-checked above, so the narrowing casts are exact.
-            Model::Lif(Lif {
-                du: du.into_iter().map(|v| v as u16).collect(),
-                dv: dv.into_iter().map(|v| v as u16).collect(),
-                vth: vth.into_iter().map(|v| v as u32).collect(),
-                bias_mant: bias_mant.into_iter().map(|v| v as i16).collect(),
-                bias_exp: bias_exp.into_iter().map(|v| v as u8).collect(),
-                refractory: refractory.into_iter().map(|v| v as u8).collect(),
-                u_init: u_init.into_iter().map(|v| v as i32).collect(),
-                v_init: v_init.into_iter().map(|v| v as i32).collect(),
-            })
+            if !hardware.is_empty() {
+                return Err(ctx.err(
+                    item,
+                    format!(
+                        "mixes hardware-unit fields ({}) with physical-unit fields ({}); give one or the other",
+                        hardware.join(", "),
+                        physical.join(", ")
+                    ),
+                ));
+            }
+            if !dt_given {
+                return Err(ctx.err(
+                    item,
+                    format!(
+                        "is in physical units ({}) but the description gives no dt_ms; give dt_ms, the duration of a step in ms",
+                        physical.join(", ")
+                    ),
+                ));
+            }
+            let lif = physical_lif(ctx, item, &raw, size, dt_ms)?;
+            (Model::Lif(Lif::default()), Some(lif))
         }
         other => {
             return Err(ctx.err(
@@ -349,22 +315,398 @@ fn population(ctx: &Ctx<'_>, item: &Item, raw: RawPopulation) -> Result<Populati
         name: raw.name,
         size,
         model,
+        physical: physical_lif,
     })
 }
 
-fn weight(ctx: &Ctx<'_>, item: &Item, at: &str, value: i64) -> Result<i32, NetError> {
-    i32::try_from(value)
-        .map_err(|_| ctx.err(item, format!("{at}weight {value} does not fit 32 bits")))
+/// One value per neuron from a parameter written once or per neuron, and
+/// whether it was written once; `None` when it is absent.
+fn per_neuron<T: Copy>(
+    ctx: &Ctx<'_>,
+    item: &Item,
+    size: u32,
+    name: &str,
+    value: &Option<PerNeuron<T>>,
+) -> Result<Option<(Vec<T>, bool)>, NetError> {
+    match value {
+        None => Ok(None),
+        Some(PerNeuron::Scalar(v)) => Ok(Some((vec![*v; size as usize], true))),
+        Some(PerNeuron::Array(values)) => {
+            if values.len() != size as usize {
+                return Err(ctx.err(
+                    item,
+                    format!("{name} has {} values for {size} neurons", values.len()),
+                ));
+            }
+            Ok(Some((values.clone(), false)))
+        }
+    }
 }
 
-fn delay(ctx: &Ctx<'_>, item: &Item, at: &str, value: i64) -> Result<u8, NetError> {
-    if in_range(value, 0, MAX_DELAY) {
-        Ok(value as u8)
+/// How an error names value `i` of a parameter: without an index when the
+/// value was written once for the whole population.
+fn at(scalar: bool, i: usize) -> String {
+    if scalar {
+        String::new()
     } else {
-        Err(ctx.err(
+        format!("[{i}]")
+    }
+}
+
+/// The parameters of a `lif` population in hardware units.
+fn hardware_lif(
+    ctx: &Ctx<'_>,
+    item: &Item,
+    raw: &RawPopulation,
+    size: u32,
+) -> Result<Lif, NetError> {
+    let param = |name: &str,
+                 value: &Option<PerNeuron>,
+                 default: Option<i64>,
+                 lo: i64,
+                 hi: i64,
+                 range: &str|
+     -> Result<Vec<i64>, NetError> {
+        let (values, scalar) = match (per_neuron(ctx, item, size, name, value)?, default) {
+            (Some(given), _) => given,
+            (None, Some(d)) => (vec![d; size as usize], true),
+            (None, None) => {
+                return Err(ctx.err(item, format!("missing {name} (required for model lif)")));
+            }
+        };
+        if let Some((i, v)) = values
+            .iter()
+            .enumerate()
+            .find(|(_, v)| !in_range(**v, lo, hi))
+        {
+            let at = at(scalar, i);
+            return Err(ctx.err(item, format!("{name}{at} {v} out of range {range}")));
+        }
+        Ok(values)
+    };
+    // The initial state may be written as floats (it is shared with physical
+    // units); in hardware units it must be whole.
+    let initial = |name: &str,
+                   value: &Option<PerNeuron<Num>>,
+                   lo: i64,
+                   hi: i64,
+                   range: &str|
+     -> Result<Vec<i64>, NetError> {
+        let Some((values, scalar)) = per_neuron(ctx, item, size, name, value)? else {
+            return Ok(vec![0; size as usize]);
+        };
+        values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| match v.whole() {
+                Some(w) if in_range(w, lo, hi) => Ok(w),
+                Some(_) => Err(ctx.err(
+                    item,
+                    format!("{name}{} {v} out of range {range}", at(scalar, i)),
+                )),
+                None => Err(ctx.err(
+                    item,
+                    format!(
+                        "{name}{} {v} is not a whole number (the population is in hardware units)",
+                        at(scalar, i)
+                    ),
+                )),
+            })
+            .collect()
+    };
+    let du = param("du", &raw.du, None, 0, 4095, "0..4095")?;
+    let dv = param("dv", &raw.dv, None, 0, 4095, "0..4095")?;
+    let vth = param("vth", &raw.vth, None, 0, 131_071, "0..131071")?;
+    let bias_mant = param(
+        "bias_mant",
+        &raw.bias_mant,
+        Some(0),
+        -4096,
+        4095,
+        "-4096..4095",
+    )?;
+    let bias_exp = param("bias_exp", &raw.bias_exp, Some(0), 0, 7, "0..7")?;
+    let refractory = param(
+        "refractory",
+        &raw.refractory,
+        Some(0),
+        0,
+        MAX_REFRACTORY,
+        "0..63",
+    )?;
+    let u_init = initial(
+        "u_init",
+        &raw.u_init,
+        -(1 << 23) + 1,
+        1 << 23,
+        "-8388607..8388608",
+    )?;
+    let v_init = initial(
+        "v_init",
+        &raw.v_init,
+        -(1 << 23) + 1,
+        (1 << 23) - 1,
+        "-8388607..8388607",
+    )?;
+    // Every value was range-checked above, so the narrowing casts are exact.
+    Ok(Lif {
+        du: du.into_iter().map(|v| v as u16).collect(),
+        dv: dv.into_iter().map(|v| v as u16).collect(),
+        vth: vth.into_iter().map(|v| v as u32).collect(),
+        bias_mant: bias_mant.into_iter().map(|v| v as i16).collect(),
+        bias_exp: bias_exp.into_iter().map(|v| v as u8).collect(),
+        refractory: refractory.into_iter().map(|v| v as u8).collect(),
+        u_init: u_init.into_iter().map(|v| v as i32).collect(),
+        v_init: v_init.into_iter().map(|v| v as i32).collect(),
+    })
+}
+
+/// The values a physical-unit parameter takes.
+#[derive(Clone, Copy)]
+enum Allowed {
+    Positive,
+    NonNegative,
+    Finite,
+}
+
+/// The parameters of a `lif` population in physical units.
+fn physical_lif(
+    ctx: &Ctx<'_>,
+    item: &Item,
+    raw: &RawPopulation,
+    size: u32,
+    dt_ms: f64,
+) -> Result<PhysicalLif, NetError> {
+    let check = |name: &str, values: Vec<f64>, scalar: bool, allowed: Allowed| {
+        let (ok, must): (fn(f64) -> bool, &str) = match allowed {
+            Allowed::Positive => (|v| v.is_finite() && v > 0.0, "a positive number"),
+            Allowed::NonNegative => (|v| v.is_finite() && v >= 0.0, "a non-negative number"),
+            Allowed::Finite => (f64::is_finite, "a finite number"),
+        };
+        match values.iter().enumerate().find(|(_, v)| !ok(**v)) {
+            Some((i, v)) => {
+                Err(ctx.err(item, format!("{name}{} {v} must be {must}", at(scalar, i))))
+            }
+            None => Ok(values),
+        }
+    };
+    let param = |name: &str,
+                 value: &Option<PerNeuron<f64>>,
+                 default: Option<f64>,
+                 allowed: Allowed|
+     -> Result<Vec<f64>, NetError> {
+        let (values, scalar) = match (per_neuron(ctx, item, size, name, value)?, default) {
+            (Some(given), _) => given,
+            (None, Some(d)) => (vec![d; size as usize], true),
+            (None, None) => {
+                return Err(ctx.err(
+                    item,
+                    format!("missing {name} (required for a lif population in physical units)"),
+                ));
+            }
+        };
+        check(name, values, scalar, allowed)
+    };
+    let initial = |name: &str, value: &Option<PerNeuron<Num>>| -> Result<Vec<f64>, NetError> {
+        match per_neuron(ctx, item, size, name, value)? {
+            None => Ok(vec![0.0; size as usize]),
+            Some((values, scalar)) => check(
+                name,
+                values.into_iter().map(Num::float).collect(),
+                scalar,
+                Allowed::Finite,
+            ),
+        }
+    };
+    let tau_syn_ms = param("tau_syn_ms", &raw.tau_syn_ms, None, Allowed::Positive)?;
+    let tau_mem_ms = param("tau_mem_ms", &raw.tau_mem_ms, None, Allowed::Positive)?;
+    let threshold = param("threshold", &raw.threshold, None, Allowed::Positive)?;
+    let bias = param("bias", &raw.bias, Some(0.0), Allowed::Finite)?;
+    let refractory_ms = param(
+        "refractory_ms",
+        &raw.refractory_ms,
+        Some(0.0),
+        Allowed::NonNegative,
+    )?;
+    let scalar = matches!(raw.refractory_ms, None | Some(PerNeuron::Scalar(_)));
+    let mut refractory = Vec::with_capacity(size as usize);
+    for (i, ms) in refractory_ms.iter().enumerate() {
+        let steps = (ms / dt_ms).round();
+        if steps > MAX_REFRACTORY as f64 {
+            return Err(ctx.err(
+                item,
+                format!(
+                    "refractory_ms{} {ms} is {steps} steps of dt_ms {dt_ms}; at most {MAX_REFRACTORY} steps",
+                    at(scalar, i)
+                ),
+            ));
+        }
+        // 0 ≤ steps ≤ 63 here.
+        refractory.push(steps as u8);
+    }
+    let u_init = initial("u_init", &raw.u_init)?;
+    let v_init = initial("v_init", &raw.v_init)?;
+    Ok(PhysicalLif {
+        tau_syn_ms,
+        tau_mem_ms,
+        threshold,
+        bias,
+        refractory,
+        u_init,
+        v_init,
+    })
+}
+
+/// A weight as its target population takes it.
+#[derive(Debug, Clone, Copy)]
+enum Weight {
+    /// Hardware units: an integer on the 8-bit scale.
+    Int(i32),
+    /// Physical units.
+    Float(f64),
+}
+
+impl Weight {
+    fn is_zero(self) -> bool {
+        match self {
+            Weight::Int(w) => w == 0,
+            Weight::Float(w) => w == 0.0,
+        }
+    }
+
+    /// The integer a synapse holds: the weight, or 0 when the weight is kept
+    /// among the projection's float weights.
+    fn int(self) -> i32 {
+        match self {
+            Weight::Int(w) => w,
+            Weight::Float(_) => 0,
+        }
+    }
+}
+
+/// Checks a written weight against its target: a finite number for a
+/// population in physical units, a whole number fitting 32 bits otherwise.
+/// `at` places it in the projection (only formatted for an error).
+fn weight(
+    ctx: &Ctx<'_>,
+    item: &Item,
+    at: &dyn Fn() -> String,
+    value: Num,
+    target: &Population,
+) -> Result<Weight, NetError> {
+    if target.is_physical() {
+        let w = value.float();
+        if !w.is_finite() {
+            return Err(ctx.err(
+                item,
+                format!("{}weight {value} must be a finite number", at()),
+            ));
+        }
+        return Ok(Weight::Float(w));
+    }
+    let Some(w) = value.whole() else {
+        return Err(ctx.err(
+            item,
+            format!(
+                "{}weight {value} is not a whole number; '{}' is in hardware units, so its weights are integers on the 8-bit scale",
+                at(),
+                target.name
+            ),
+        ));
+    };
+    i32::try_from(w)
+        .map(Weight::Int)
+        .map_err(|_| ctx.err(item, format!("{}weight {value} does not fit 32 bits", at())))
+}
+
+/// A whole number written where an index or a delay belongs.
+fn whole(ctx: &Ctx<'_>, item: &Item, at: &str, name: &str, value: Num) -> Result<i64, NetError> {
+    value
+        .whole()
+        .ok_or_else(|| ctx.err(item, format!("{at}{name} {value} is not a whole number")))
+}
+
+fn delay(ctx: &Ctx<'_>, item: &Item, at: &str, value: Num) -> Result<u8, NetError> {
+    match whole(ctx, item, at, "delay", value)? {
+        d if in_range(d, 0, MAX_DELAY) => Ok(d as u8),
+        _ => Err(ctx.err(
             item,
             format!("{at}delay {value} out of range 0..{MAX_DELAY}"),
-        ))
+        )),
+    }
+}
+
+/// Dense weights as read: inline numbers, or a `.npy` matrix read as integers
+/// (hardware units) or floats (physical units).
+enum DenseRows {
+    Inline(Vec<Vec<Num>>),
+    Ints(Vec<Vec<i64>>),
+    Floats(Vec<Vec<f64>>),
+}
+
+impl DenseRows {
+    fn len(&self) -> usize {
+        match self {
+            DenseRows::Inline(rows) => rows.len(),
+            DenseRows::Ints(rows) => rows.len(),
+            DenseRows::Floats(rows) => rows.len(),
+        }
+    }
+
+    fn row_len(&self, row: usize) -> usize {
+        match self {
+            DenseRows::Inline(rows) => rows[row].len(),
+            DenseRows::Ints(rows) => rows[row].len(),
+            DenseRows::Floats(rows) => rows[row].len(),
+        }
+    }
+
+    fn get(&self, row: usize, col: usize) -> Num {
+        match self {
+            DenseRows::Inline(rows) => rows[row][col],
+            DenseRows::Ints(rows) => Num::Int(rows[row][col]),
+            DenseRows::Floats(rows) => Num::Float(rows[row][col]),
+        }
+    }
+}
+
+/// The synapses of a projection as they are validated, with the float
+/// weights of a projection onto a physical-unit population.
+#[derive(Default)]
+struct Collected {
+    synapses: Vec<Synapse>,
+    floats: Vec<f64>,
+    /// Set when every synapse has the same float weight (kept once).
+    uniform: Option<f64>,
+}
+
+impl Collected {
+    fn push(&mut self, pre: u32, post: u32, weight: Weight, delay: u8) {
+        if let (Weight::Float(w), None) = (weight, self.uniform) {
+            self.floats.push(w);
+        }
+        self.synapses.push(Synapse {
+            pre,
+            post,
+            weight: weight.int(),
+            delay,
+        });
+    }
+
+    /// Every synapse pushed from now on has `weight`.
+    fn set_uniform(&mut self, weight: Weight) {
+        if let Weight::Float(w) = weight {
+            self.uniform = Some(w);
+        }
+    }
+
+    fn float_weights(self, physical: bool) -> (Vec<Synapse>, Option<FloatWeights>) {
+        let floats = match (physical, self.uniform) {
+            (false, _) => None,
+            (true, Some(w)) => Some(FloatWeights::Uniform(w)),
+            (true, None) => Some(FloatWeights::PerSynapse(self.floats)),
+        };
+        (self.synapses, floats)
     }
 }
 
@@ -379,7 +721,18 @@ fn projection(
 ) -> Result<Projection, NetError> {
     let n_from = populations[from].size;
     let n_to = populations[to].size;
+    let target = &populations[to];
+    let physical = target.is_physical();
     let weight_exp = match raw.weight_exp {
+        Some(_) if physical => {
+            return Err(ctx.err(
+                item,
+                format!(
+                    "gives weight_exp, but '{}' is in physical units: the compiler chooses the exponent of its float weights; remove weight_exp",
+                    target.name
+                ),
+            ));
+        }
         None => 0,
         Some(e) if in_range(e, -8, 7) => e as i8,
         Some(e) => return Err(ctx.err(item, format!("weight_exp {e} out of range -8..7"))),
@@ -403,7 +756,7 @@ fn projection(
     };
     let default_delay = match raw.delay {
         None => 0,
-        Some(d) => delay(ctx, item, "", d)?,
+        Some(d) => delay(ctx, item, "", Num::Int(d))?,
     };
 
     let given: Vec<&str> = [
@@ -426,14 +779,19 @@ fn projection(
     }
 
     let from_name = &populations[from].name;
-    let to_name = &populations[to].name;
-    let mut synapses = Vec::new();
+    let to_name = &target.name;
+    let mut collected = Collected::default();
     if let Some(dense) = raw.dense {
         let (rows, label) = match dense {
-            DenseSource::Inline(rows) => (rows, "dense".to_string()),
+            DenseSource::Inline(rows) => (DenseRows::Inline(rows), "dense".to_string()),
             DenseSource::File(path) => {
                 let resolved = ctx.resolve(item, &path)?;
-                let rows = npy::read_matrix(&resolved).map_err(|reason| ctx.err(item, reason))?;
+                let bad = |reason| ctx.err(item, reason);
+                let rows = if physical {
+                    DenseRows::Floats(npy::read_float_matrix(&resolved).map_err(bad)?)
+                } else {
+                    DenseRows::Ints(npy::read_matrix(&resolved).map_err(bad)?)
+                };
                 (rows, path)
             }
         };
@@ -447,26 +805,22 @@ fn projection(
                 ),
             ));
         }
-        for (post, row) in rows.iter().enumerate() {
-            if row.len() != n_from as usize {
+        for post in 0..rows.len() {
+            if rows.row_len(post) != n_from as usize {
                 return Err(ctx.err(
                     item,
                     format!(
                         "{label} row {post} has {} columns, expected {n_from} (one per neuron of '{from_name}')",
-                        row.len()
+                        rows.row_len(post)
                     ),
                 ));
             }
-            for (pre, &w) in row.iter().enumerate() {
-                let w = weight(ctx, item, &format!("{label}[{post}][{pre}]: "), w)?;
+            for pre in 0..n_from as usize {
+                let at = || format!("{label}[{post}][{pre}]: ");
+                let w = weight(ctx, item, &at, rows.get(post, pre), target)?;
                 // A zero entry of a dense matrix is the absence of a synapse.
-                if w != 0 {
-                    synapses.push(Synapse {
-                        pre: pre as u32,
-                        post: post as u32,
-                        weight: w,
-                        delay: default_delay,
-                    });
+                if !w.is_zero() {
+                    collected.push(pre as u32, post as u32, w, default_delay);
                 }
             }
         }
@@ -487,7 +841,8 @@ fn projection(
                     ));
                 }
             };
-            if !in_range(pre, 0, i64::from(n_from) - 1) {
+            let pre_index = whole(ctx, item, &at, "pre", pre)?;
+            if !in_range(pre_index, 0, i64::from(n_from) - 1) {
                 return Err(ctx.err(
                     item,
                     format!(
@@ -496,7 +851,8 @@ fn projection(
                     ),
                 ));
             }
-            if !in_range(post, 0, i64::from(n_to) - 1) {
+            let post_index = whole(ctx, item, &at, "post", post)?;
+            if !in_range(post_index, 0, i64::from(n_to) - 1) {
                 return Err(ctx.err(
                     item,
                     format!(
@@ -505,23 +861,20 @@ fn projection(
                     ),
                 ));
             }
-            let w = weight(ctx, item, &at, w)?;
+            let w = weight(ctx, item, &|| at.clone(), w, target)?;
             let d = match d {
                 Some(d) => delay(ctx, item, &at, d)?,
                 None => default_delay,
             };
-            if let Some(first) = seen.insert((pre, post), i) {
+            if let Some(first) = seen.insert((pre_index, post_index), i) {
                 return Err(ctx.err(
                     item,
-                    format!("{at}repeats the synapse pre {pre} -> post {post} of entry {first}"),
+                    format!(
+                        "{at}repeats the synapse pre {pre_index} -> post {post_index} of entry {first}"
+                    ),
                 ));
             }
-            synapses.push(Synapse {
-                pre: pre as u32,
-                post: post as u32,
-                weight: w,
-                delay: d,
-            });
+            collected.push(pre_index as u32, post_index as u32, w, d);
         }
     } else if let Some(one) = raw.one_to_one {
         if n_from != n_to {
@@ -530,10 +883,15 @@ fn projection(
                 format!("one_to_one needs equal sizes, '{from_name}' has {n_from} and '{to_name}' has {n_to}"),
             ));
         }
-        // A single weight written once is named without an index, like a lif scalar.
-        let scalar = matches!(one.weight, PerNeuron::Scalar(_));
-        let weights = match one.weight {
-            PerNeuron::Scalar(w) => vec![w; n_to as usize],
+        match one.weight {
+            // A single weight written once is named without an index, like a lif scalar.
+            PerNeuron::Scalar(w) => {
+                let w = weight(ctx, item, &|| "one_to_one ".to_string(), w, target)?;
+                collected.set_uniform(w);
+                for i in 0..n_to {
+                    collected.push(i, i, w, default_delay);
+                }
+            }
             PerNeuron::Array(ws) => {
                 if ws.len() != n_to as usize {
                     return Err(ctx.err(
@@ -544,22 +902,11 @@ fn projection(
                         ),
                     ));
                 }
-                ws
+                for (i, w) in ws.into_iter().enumerate() {
+                    let w = weight(ctx, item, &|| format!("one_to_one[{i}]: "), w, target)?;
+                    collected.push(i as u32, i as u32, w, default_delay);
+                }
             }
-        };
-        for (i, w) in weights.into_iter().enumerate() {
-            let at = if scalar {
-                "one_to_one ".to_string()
-            } else {
-                format!("one_to_one[{i}]: ")
-            };
-            let w = weight(ctx, item, &at, w)?;
-            synapses.push(Synapse {
-                pre: i as u32,
-                post: i as u32,
-                weight: w,
-                delay: default_delay,
-            });
         }
     } else if let Some(fp) = raw.fixed_probability {
         if !(0.0..=1.0).contains(&fp.p) {
@@ -568,34 +915,42 @@ fn projection(
                 format!("fixed_probability p {} out of range 0..1", fp.p),
             ));
         }
-        let w = weight(ctx, item, "fixed_probability ", fp.weight)?;
+        let w = weight(
+            ctx,
+            item,
+            &|| "fixed_probability ".to_string(),
+            fp.weight,
+            target,
+        )?;
+        collected.set_uniform(w);
         let expected = f64::from(n_from) * f64::from(n_to) * fp.p;
         if expected > synapse_budget as f64 {
             return Err(too_many_synapses(ctx, item, expected as u64));
         }
         for (pre, post) in expand::fixed_probability(n_from, n_to, fp.p, fp.seed) {
-            if synapses.len() as u64 == synapse_budget {
+            if collected.synapses.len() as u64 == synapse_budget {
                 return Err(too_many_synapses(ctx, item, expected as u64));
             }
-            synapses.push(Synapse {
-                pre,
-                post,
-                weight: w,
-                delay: default_delay,
-            });
+            collected.push(pre, post, w, default_delay);
         }
     }
-    if synapses.len() as u64 > synapse_budget {
-        return Err(too_many_synapses(ctx, item, synapses.len() as u64));
+    if collected.synapses.len() as u64 > synapse_budget {
+        return Err(too_many_synapses(
+            ctx,
+            item,
+            collected.synapses.len() as u64,
+        ));
     }
+    let (synapses, float_weights) = collected.float_weights(physical);
 
     Ok(Projection {
         name: raw
             .name
-            .unwrap_or_else(|| format!("{}->{}", populations[from].name, populations[to].name)),
+            .unwrap_or_else(|| format!("{}->{}", populations[from].name, to_name)),
         from,
         to,
         synapses,
+        float_weights,
         weight_exp,
         num_weight_bits,
         sign_mode,

@@ -8,8 +8,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use neurite_net::{
-    ErrorKind, Input, InputSource, Item, Lif, Model, NetError, Network, Probe, SignMode, Synapse,
-    from_json_str, from_toml_str, load,
+    ErrorKind, FloatWeights, Input, InputSource, Item, Lif, Model, NetError, Network, PhysicalLif,
+    Probe, SignMode, Synapse, from_json_str, from_toml_str, load,
 };
 use tempfile::TempDir;
 
@@ -162,6 +162,54 @@ fn probe(index: usize, population: &str) -> Item {
         index,
         population: population.to_string(),
     }
+}
+
+/// A description with `dt_ms = 1`, the input `in` (3 neurons) and `out`, a lif
+/// population of 2 neurons in physical units, with `param` set to `value`
+/// (or left out when `value` is empty) and `rest` appended.
+fn physical_with(param: &str, value: &str, rest: &str) -> String {
+    let mut lines = vec![
+        "dt_ms = 1.0".to_string(),
+        "[[populations]]\nname = \"in\"\nsize = 3\nmodel = \"input\"".to_string(),
+        "[[populations]]\nname = \"out\"\nsize = 2\nmodel = \"lif\"".to_string(),
+    ];
+    for (name, default) in [
+        ("tau_syn_ms", "5.0"),
+        ("tau_mem_ms", "20.0"),
+        ("threshold", "1.0"),
+    ] {
+        if name != param {
+            lines.push(format!("{name} = {default}"));
+        }
+    }
+    if !value.is_empty() {
+        lines.push(format!("{param} = {value}"));
+    }
+    lines.push(rest.to_string());
+    lines.join("\n") + "\n"
+}
+
+fn physical(param: &str, value: &str) -> String {
+    physical_with(param, value, "")
+}
+
+/// The physical-unit population `out` with one projection `in -> out`.
+fn physical_projection(body: &str) -> String {
+    physical_with(
+        "",
+        "",
+        &format!("[[projections]]\nfrom = \"in\"\nto = \"out\"\n{body}"),
+    )
+}
+
+fn physical_of(net: &Network, name: &str) -> PhysicalLif {
+    let index = net.population(name).expect("population exists");
+    let population = &net.populations[index];
+    assert_eq!(population.model, Model::Lif(Lif::default()), "{name}");
+    population
+        .physical
+        .clone()
+        .unwrap_or_else(|| panic!("{name} is not in physical units"))
 }
 
 fn lif_of(net: &Network, name: &str) -> Lif {
@@ -460,10 +508,21 @@ fn wrong_types_are_syntax_errors_with_line() {
     assert_syntax(
         &err,
         "net.toml",
-        &["a weight matrix [to][from] of integers, or a path to a .npy file"],
+        &["a weight matrix [to][from] of numbers, or a path to a .npy file"],
     );
-    let err = err_toml(&projection("in", "out", "dense = [[1, 2.5, 3]]"));
-    assert_syntax(&err, "net.toml", &["invalid type: floating point `2.5`"]);
+    let err = err_toml(&projection("in", "out", "dense = [[1, \"x\", 3]]"));
+    assert_syntax(
+        &err,
+        "net.toml",
+        &["invalid type: string \"x\"", "a number"],
+    );
+    // Physical-unit parameters take a number or an array of numbers.
+    let err = err_toml(&physical("tau_syn_ms", "\"x\""));
+    assert_syntax(
+        &err,
+        "net.toml",
+        &["a number or an array of numbers (one per neuron)", "line "],
+    );
 
     // Names are strings, seeds unsigned.
     assert_syntax(
@@ -2122,6 +2181,16 @@ fn truncated_descriptions_never_panic() {
     for end in (0..=json.len()).filter(|&i| json.is_char_boundary(i)) {
         let _ = from_json_str(&json[..end], "net.json", None);
     }
+    let physical = physical_with(
+        "bias",
+        "[0.5, -1e-3]",
+        "refractory_ms = 2.5\nu_init = [1, 2.5]\n[[projections]]\nfrom = \"in\"\nto = \"out\"\n\
+         sparse = [[0, 1, 0.5, 2], [2, 0, -0.25]]\nnum_weight_bits = 4\n",
+    );
+    ok_toml(&physical);
+    for end in (0..=physical.len()).filter(|&i| physical.is_char_boundary(i)) {
+        let _ = from_toml_str(&physical[..end], "net.toml", None);
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -2712,5 +2781,562 @@ fn schema_errors_name_the_place_in_the_tree() {
     assert!(
         err.starts_with("net.json: projections[0].weigth_exp: unknown field `weigth_exp`"),
         "{err}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Populations in physical units
+// ---------------------------------------------------------------------------
+
+#[test]
+fn physical_population_is_kept_as_written() {
+    let net = ok_toml(&physical_with(
+        "",
+        "",
+        "bias = [0.5, -0.25]\nrefractory_ms = 2.4\nu_init = 1\nv_init = [-0.5, 0.75]",
+    ));
+    assert!(net.has_physical_units());
+    assert!(!net.populations[0].is_physical());
+    assert!(net.populations[1].is_physical());
+    assert_eq!(net.lif_neuron_count(), 2);
+    assert_eq!(
+        physical_of(&net, "out"),
+        PhysicalLif {
+            tau_syn_ms: vec![5.0; 2],
+            tau_mem_ms: vec![20.0; 2],
+            threshold: vec![1.0; 2],
+            bias: vec![0.5, -0.25],
+            // round(2.4 / 1.0) = 2 steps.
+            refractory: vec![2; 2],
+            u_init: vec![1.0; 2],
+            v_init: vec![-0.5, 0.75],
+        }
+    );
+    // Defaults: no bias, no refractory period, rest at 0; integers are numbers.
+    let net = ok_toml(&physical("threshold", "[2, 3]"));
+    let p = physical_of(&net, "out");
+    assert_eq!(p.threshold, vec![2.0, 3.0]);
+    assert_eq!(p.bias, vec![0.0; 2]);
+    assert_eq!(p.refractory, vec![0; 2]);
+    assert_eq!(
+        (p.u_init.clone(), p.v_init.clone()),
+        (vec![0.0; 2], vec![0.0; 2])
+    );
+    // A hardware-unit description holds nothing of this.
+    let net = ok_toml(&net_text_with_projection());
+    assert!(!net.has_physical_units());
+    assert!(net.populations.iter().all(|p| p.physical.is_none()));
+    assert!(net.projections.iter().all(|p| p.float_weights.is_none()));
+}
+
+fn net_text_with_projection() -> String {
+    projection("in", "out", "dense = [[1, 0, 2], [0, 3, 0]]")
+}
+
+#[test]
+fn physical_refractory_is_rounded_to_steps_of_dt() {
+    let with_dt = |dt: &str, ms: &str| physical("refractory_ms", ms).replace("dt_ms = 1.0", dt);
+    // 1.25 / 0.5 = 2.5 → 3 (halves away from zero); 31.5 / 0.5 = 63 is the most.
+    let net = ok_toml(&with_dt("dt_ms = 0.5", "[1.25, 31.5]"));
+    assert_eq!(physical_of(&net, "out").refractory, vec![3, 63]);
+    let err = err_toml(&with_dt("dt_ms = 0.5", "31.75"));
+    assert_invalid(
+        &err,
+        &pop("out"),
+        "refractory_ms 31.75 is 64 steps of dt_ms 0.5; at most 63 steps",
+    );
+    let err = err_toml(&with_dt("dt_ms = 1.0", "[0.0, 70.0]"));
+    assert_invalid(
+        &err,
+        &pop("out"),
+        "refractory_ms[1] 70 is 70 steps of dt_ms 1; at most 63 steps",
+    );
+}
+
+#[test]
+fn physical_population_requires_time_constants_and_threshold() {
+    for name in ["tau_syn_ms", "tau_mem_ms", "threshold"] {
+        let err = err_toml(&physical(name, ""));
+        assert_invalid(
+            &err,
+            &pop("out"),
+            &format!("missing {name} (required for a lif population in physical units)"),
+        );
+    }
+    // One physical field is enough to make a population physical.
+    let text =
+        "dt_ms = 1.0\n[[populations]]\nname = \"out\"\nsize = 1\nmodel = \"lif\"\nbias = 0.5\n";
+    assert_invalid(
+        &err_toml(text),
+        &pop("out"),
+        "missing tau_syn_ms (required for a lif population in physical units)",
+    );
+}
+
+/// (name, a bad value as written, as shown, what it must be)
+const PHYSICAL_BAD: &[(&str, &str, &str, &str)] = &[
+    ("tau_syn_ms", "0.0", "0", "a positive number"),
+    ("tau_syn_ms", "-5.0", "-5", "a positive number"),
+    ("tau_syn_ms", "inf", "inf", "a positive number"),
+    ("tau_mem_ms", "-0.5", "-0.5", "a positive number"),
+    ("tau_mem_ms", "nan", "NaN", "a positive number"),
+    ("threshold", "0", "0", "a positive number"),
+    ("threshold", "-inf", "-inf", "a positive number"),
+    ("bias", "nan", "NaN", "a finite number"),
+    ("bias", "inf", "inf", "a finite number"),
+    ("refractory_ms", "-1.0", "-1", "a non-negative number"),
+    ("refractory_ms", "inf", "inf", "a non-negative number"),
+    ("u_init", "inf", "inf", "a finite number"),
+    ("v_init", "nan", "NaN", "a finite number"),
+];
+
+#[test]
+fn every_physical_parameter_out_of_range() {
+    for &(name, written, shown, must) in PHYSICAL_BAD {
+        let err = err_toml(&physical(name, written));
+        assert_invalid(&err, &pop("out"), &format!("{name} {shown} must be {must}"));
+        let err = err_toml(&physical(name, &format!("[1.0, {written}]")));
+        assert_invalid(
+            &err,
+            &pop("out"),
+            &format!("{name}[1] {shown} must be {must}"),
+        );
+    }
+}
+
+#[test]
+fn every_physical_parameter_array_of_wrong_length() {
+    for name in [
+        "tau_syn_ms",
+        "tau_mem_ms",
+        "threshold",
+        "bias",
+        "refractory_ms",
+        "u_init",
+        "v_init",
+    ] {
+        let err = err_toml(&physical(name, "[1.0, 1.0, 1.0]"));
+        assert_invalid(
+            &err,
+            &pop("out"),
+            &format!("{name} has 3 values for 2 neurons"),
+        );
+    }
+}
+
+#[test]
+fn hardware_and_physical_fields_do_not_mix() {
+    let err = err_toml(&physical_with("", "", "du = 5\nvth = 10"));
+    assert_invalid(
+        &err,
+        &pop("out"),
+        "mixes hardware-unit fields (du, vth) with physical-unit fields (tau_syn_ms, tau_mem_ms, threshold); give one or the other",
+    );
+    for hardware in ["du", "dv", "vth", "bias_mant", "bias_exp", "refractory"] {
+        let text = format!(
+            "dt_ms = 1.0\n[[populations]]\nname = \"hidden\"\nsize = 1\nmodel = \"lif\"\n\
+             {hardware} = 1\nbias = 0.5\n"
+        );
+        assert_invalid(
+            &err_toml(&text),
+            &pop("hidden"),
+            &format!(
+                "mixes hardware-unit fields ({hardware}) with physical-unit fields (bias); give one or the other"
+            ),
+        );
+    }
+}
+
+#[test]
+fn physical_units_need_an_explicit_dt_ms() {
+    let text = physical("", "").replace("dt_ms = 1.0\n", "");
+    assert_invalid(
+        &err_toml(&text),
+        &pop("out"),
+        "is in physical units (tau_syn_ms, tau_mem_ms, threshold) but the description gives no dt_ms; give dt_ms, the duration of a step in ms",
+    );
+    // Hardware-only descriptions keep the default of 1 ms.
+    assert_eq!(ok_toml(&net("", "")).dt_ms, 1.0);
+}
+
+#[test]
+fn physical_parameters_are_rejected_on_an_input_population() {
+    for name in [
+        "tau_syn_ms",
+        "tau_mem_ms",
+        "threshold",
+        "bias",
+        "refractory_ms",
+    ] {
+        let text = format!(
+            "dt_ms = 1.0\n[[populations]]\nname = \"in\"\nsize = 2\nmodel = \"input\"\n{name} = 1.0\n"
+        );
+        assert_invalid(
+            &err_toml(&text),
+            &pop("in"),
+            &format!("{name} is not a parameter of model input"),
+        );
+    }
+}
+
+#[test]
+fn hardware_initial_state_must_be_whole() {
+    for name in ["u_init", "v_init"] {
+        let err = err_toml(&hidden(2, name, "0.5"));
+        assert_invalid(
+            &err,
+            &pop("hidden"),
+            &format!("{name} 0.5 is not a whole number (the population is in hardware units)"),
+        );
+        let err = err_toml(&hidden(2, name, "[1, -2.5]"));
+        assert_invalid(
+            &err,
+            &pop("hidden"),
+            &format!("{name}[1] -2.5 is not a whole number (the population is in hardware units)"),
+        );
+        let err = err_toml(&hidden(2, name, "nan"));
+        assert_invalid(
+            &err,
+            &pop("hidden"),
+            &format!("{name} NaN is not a whole number (the population is in hardware units)"),
+        );
+        // A whole float is its integer; out of range, it is shown as written.
+        let net = ok_toml(&hidden(2, name, "[3.0, -4]"));
+        assert_eq!(lif_param(&lif_of(&net, "hidden"), name), vec![3, -4]);
+        let err = err_toml(&hidden(2, name, "1e20"));
+        let range = if name == "u_init" {
+            "-8388607..8388608"
+        } else {
+            "-8388607..8388607"
+        };
+        assert_invalid(
+            &err,
+            &pop("hidden"),
+            &format!("{name} 100000000000000000000 out of range {range}"),
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Float weights
+// ---------------------------------------------------------------------------
+
+#[test]
+fn float_weights_of_every_connectivity() {
+    // Dense: zeros are no synapse; the synapses hold 0, the floats the weights.
+    let net = ok_toml(&physical_projection(
+        "dense = [[0.5, 0.0, -0.25], [0, 1, 1e-3]]",
+    ));
+    let p = &net.projections[0];
+    assert_eq!(
+        p.synapses,
+        vec![
+            syn(0, 0, 0, 0),
+            syn(2, 0, 0, 0),
+            syn(1, 1, 0, 0),
+            syn(2, 1, 0, 0)
+        ]
+    );
+    assert_eq!(
+        p.float_weights,
+        Some(FloatWeights::PerSynapse(vec![0.5, -0.25, 1.0, 1e-3]))
+    );
+    assert_eq!(p.weight_exp, 0);
+
+    // Sparse, with delays; indices may be whole floats.
+    let net = ok_toml(&physical_projection(
+        "sparse = [[0, 1, 0.5, 3], [2.0, 0, 0.0], [1, 0, -2]]\ndelay = 4",
+    ));
+    let p = &net.projections[0];
+    assert_eq!(
+        p.synapses,
+        vec![syn(0, 1, 0, 3), syn(2, 0, 0, 4), syn(1, 0, 0, 4)]
+    );
+    assert_eq!(
+        p.float_weights,
+        Some(FloatWeights::PerSynapse(vec![0.5, 0.0, -2.0]))
+    );
+    assert_eq!(p.float_weights.as_ref().unwrap().get(2), -2.0);
+
+    // One to one: a single weight is kept once.
+    let text = physical_with(
+        "",
+        "",
+        "[[projections]]\nfrom = \"out\"\nto = \"out\"\none_to_one = { weight = 0.25 }",
+    );
+    let p = &ok_toml(&text).projections[0];
+    assert_eq!(p.synapses, vec![syn(0, 0, 0, 0), syn(1, 1, 0, 0)]);
+    assert_eq!(p.float_weights, Some(FloatWeights::Uniform(0.25)));
+    assert_eq!(p.float_weights.as_ref().unwrap().get(1), 0.25);
+    let p = &ok_toml(&text.replace("0.25", "[0.25, -1]")).projections[0];
+    assert_eq!(
+        p.float_weights,
+        Some(FloatWeights::PerSynapse(vec![0.25, -1.0]))
+    );
+
+    // Fixed probability: the same synapses as with an integer weight.
+    let fp = |w: &str| format!("fixed_probability = {{ p = 0.5, weight = {w}, seed = 42 }}");
+    let physical_net = ok_toml(&physical_projection(&fp("0.1")));
+    let hardware_net = ok_toml(&projection("in", "out", &fp("9")));
+    let p = &physical_net.projections[0];
+    assert_eq!(p.float_weights, Some(FloatWeights::Uniform(0.1)));
+    let pairs = |net: &Network| -> Vec<(u32, u32)> {
+        net.projections[0]
+            .synapses
+            .iter()
+            .map(|s| (s.pre, s.post))
+            .collect()
+    };
+    assert_eq!(pairs(&physical_net), pairs(&hardware_net));
+    assert!(p.synapses.iter().all(|s| s.weight == 0));
+}
+
+#[test]
+fn float_weights_must_be_finite() {
+    let cases = [
+        (
+            "dense = [[0.5, inf, 0], [0, 0, 0]]",
+            "dense[0][1]: weight inf must be a finite number",
+        ),
+        (
+            "sparse = [[0, 0, 1.0], [1, 1, nan]]",
+            "sparse entry 1: weight NaN must be a finite number",
+        ),
+        (
+            "fixed_probability = { p = 0.5, weight = -inf, seed = 1 }",
+            "fixed_probability weight -inf must be a finite number",
+        ),
+    ];
+    for (body, reason) in cases {
+        let err = err_toml(&physical_projection(body));
+        assert_invalid(&err, &proj(0, "in", "out"), reason);
+    }
+    let text = physical_with(
+        "",
+        "",
+        "[[projections]]\nfrom = \"out\"\nto = \"out\"\none_to_one = { weight = [1.0, nan] }",
+    );
+    assert_invalid(
+        &err_toml(&text),
+        &proj(0, "out", "out"),
+        "one_to_one[1]: weight NaN must be a finite number",
+    );
+    assert_invalid(
+        &err_toml(&text.replace("[1.0, nan]", "inf")),
+        &proj(0, "out", "out"),
+        "one_to_one weight inf must be a finite number",
+    );
+}
+
+#[test]
+fn non_integral_weights_onto_a_hardware_population() {
+    let hint = "'out' is in hardware units, so its weights are integers on the 8-bit scale";
+    let cases = [
+        (
+            "dense = [[1, 0, 0], [0, 0, 0.5]]",
+            "dense[1][2]: weight 0.5",
+        ),
+        (
+            "sparse = [[0, 0, 1], [1, 1, -2.25]]",
+            "sparse entry 1: weight -2.25",
+        ),
+        ("sparse = [[0, 0, nan]]", "sparse entry 0: weight NaN"),
+        (
+            "fixed_probability = { p = 0.5, weight = 1.5, seed = 1 }",
+            "fixed_probability weight 1.5",
+        ),
+    ];
+    for (body, at) in cases {
+        let err = err_toml(&projection("in", "out", body));
+        assert_invalid(
+            &err,
+            &proj(0, "in", "out"),
+            &format!("{at} is not a whole number; {hint}"),
+        );
+    }
+    let err = err_toml(&projection(
+        "out",
+        "out",
+        "one_to_one = { weight = [1, 0.5] }",
+    ));
+    assert_invalid(
+        &err,
+        &proj(0, "out", "out"),
+        &format!("one_to_one[1]: weight 0.5 is not a whole number; {hint}"),
+    );
+    let err = err_toml(&projection("out", "out", "one_to_one = { weight = 0.5 }"));
+    assert_invalid(
+        &err,
+        &proj(0, "out", "out"),
+        &format!("one_to_one weight 0.5 is not a whole number; {hint}"),
+    );
+    // Whole floats are integers; too large for 32 bits, they are shown as written.
+    let net = ok_toml(&projection(
+        "in",
+        "out",
+        "dense = [[2.0, 0, 0], [0, 0, -3.0]]",
+    ));
+    assert_eq!(
+        net.projections[0].synapses,
+        vec![syn(0, 0, 2, 0), syn(2, 1, -3, 0)]
+    );
+    assert!(net.projections[0].float_weights.is_none());
+    let err = err_toml(&projection("in", "out", "sparse = [[0, 0, 1e10]]"));
+    assert_invalid(
+        &err,
+        &proj(0, "in", "out"),
+        "sparse entry 0: weight 10000000000 does not fit 32 bits",
+    );
+}
+
+#[test]
+fn sparse_indices_and_delays_must_be_whole() {
+    for (entry, reason) in [
+        (
+            "[0.5, 0, 1]",
+            "sparse entry 0: pre 0.5 is not a whole number",
+        ),
+        (
+            "[0, 1.5, 1]",
+            "sparse entry 0: post 1.5 is not a whole number",
+        ),
+        (
+            "[0, 1, 1, 2.5]",
+            "sparse entry 0: delay 2.5 is not a whole number",
+        ),
+        (
+            "[0, 1, 1, 1e3]",
+            "sparse entry 0: delay 1000 out of range 0..62",
+        ),
+        (
+            "[3.0, 1, 1]",
+            "sparse entry 0: pre 3 out of range 0..2 ('in' has 3 neurons)",
+        ),
+    ] {
+        let err = err_toml(&projection("in", "out", &format!("sparse = [{entry}]")));
+        assert_invalid(&err, &proj(0, "in", "out"), reason);
+    }
+}
+
+#[test]
+fn weight_exp_is_the_compilers_for_float_weights() {
+    let err = err_toml(&physical_projection(
+        "dense = [[0.5, 0, 0], [0, 0, 0]]\nweight_exp = 0",
+    ));
+    assert_invalid(
+        &err,
+        &proj(0, "in", "out"),
+        "gives weight_exp, but 'out' is in physical units: the compiler chooses the exponent of its float weights; remove weight_exp",
+    );
+    // num_weight_bits, sign_mode and delay are kept.
+    let net = ok_toml(&physical_projection(
+        "dense = [[0.5, 0, 0], [0, 0, 0]]\nnum_weight_bits = 4\nsign_mode = \"mixed\"\ndelay = 7",
+    ));
+    let p = &net.projections[0];
+    assert_eq!(
+        (p.num_weight_bits, p.sign_mode, p.synapses[0].delay),
+        (4, Some(SignMode::Mixed), 7)
+    );
+}
+
+#[test]
+fn npy_float_weights_onto_a_physical_population() {
+    let dir = TempDir::new().unwrap();
+    let body = "dense = \"w.npy\"";
+    let values = [0.5, 0.0, -0.25, 0.0, 1e-3, 2.0];
+    write(
+        dir.path(),
+        "w.npy",
+        npy_bytes("'<f8'", false, &[2, 3], &f64_bytes(&values)),
+    );
+    let net = ok_toml_in(dir.path(), &physical_projection(body));
+    let p = &net.projections[0];
+    assert_eq!(
+        p.synapses,
+        vec![
+            syn(0, 0, 0, 0),
+            syn(2, 0, 0, 0),
+            syn(1, 1, 0, 0),
+            syn(2, 1, 0, 0)
+        ]
+    );
+    assert_eq!(
+        p.float_weights,
+        Some(FloatWeights::PerSynapse(vec![0.5, -0.25, 1e-3, 2.0]))
+    );
+    // Integer dtypes are numbers too.
+    write_matrix(dir.path(), "w.npy", "<i2", true, 2, 3, &MATRIX);
+    let net = ok_toml_in(dir.path(), &physical_projection(body));
+    assert_eq!(
+        net.projections[0].float_weights,
+        Some(FloatWeights::PerSynapse(vec![1.0, -3.0, 5.0, 100.0]))
+    );
+    // Non-finite values are refused, naming the element.
+    let path = write(
+        dir.path(),
+        "w.npy",
+        npy_bytes(
+            "'<f4'",
+            false,
+            &[2, 3],
+            &[1.0f32, 2.0, 3.0, 4.0, f32::NAN, 6.0]
+                .iter()
+                .flat_map(|v| v.to_le_bytes())
+                .collect::<Vec<_>>(),
+        ),
+    );
+    let err = err_toml_in(dir.path(), &physical_projection(body));
+    assert_invalid(
+        &err,
+        &proj(0, "in", "out"),
+        &format!(
+            "{}: element 4 is NaN; weights must be finite numbers",
+            path.display()
+        ),
+    );
+    // Other dtypes name what a physical projection takes.
+    let path = write(
+        dir.path(),
+        "w.npy",
+        npy_bytes("'|b1'", false, &[2, 3], &[1, 0, 1, 0, 1, 1]),
+    );
+    let err = err_toml_in(dir.path(), &physical_projection(body));
+    assert_invalid(
+        &err,
+        &proj(0, "in", "out"),
+        &format!(
+            "{} has dtype |b1; expected integers or 32/64-bit floats",
+            path.display()
+        ),
+    );
+}
+
+#[test]
+fn physical_description_in_json() {
+    let text = r#"{
+        "dt_ms": 0.5,
+        "populations": [
+            {"name": "in", "size": 2, "model": "input"},
+            {"name": "out", "size": 2, "model": "lif", "tau_syn_ms": [5, 6.5],
+             "tau_mem_ms": 20.0, "threshold": 1, "bias": 0.1, "refractory_ms": 1.0,
+             "u_init": 0.5}
+        ],
+        "projections": [
+            {"from": "in", "to": "out", "dense": [[0.5, -1], [0, 2e-3]]}
+        ]
+    }"#;
+    let net = ok_json(text);
+    let p = physical_of(&net, "out");
+    assert_eq!(p.tau_syn_ms, vec![5.0, 6.5]);
+    assert_eq!(p.refractory, vec![2, 2]);
+    assert_eq!(p.u_init, vec![0.5; 2]);
+    assert_eq!(
+        net.projections[0].float_weights,
+        Some(FloatWeights::PerSynapse(vec![0.5, -1.0, 2e-3]))
+    );
+    let err = err_json(&text.replace("\"dt_ms\": 0.5,", ""));
+    assert_eq!(
+        err.to_string(),
+        "net.json: population 'out': is in physical units (tau_syn_ms, tau_mem_ms, threshold, bias, refractory_ms) but the description gives no dt_ms; give dt_ms, the duration of a step in ms"
     );
 }

@@ -120,8 +120,11 @@ impl Program {
     pub fn encode(&self) -> Vec<u8> {
         // Postcard fails only on serde features (unknown lengths, non-string
         // map keys) that these plain types never use.
+        // Most of a large Program is synapse entries of about six bytes.
+        let estimate = 64 + self.synapse_count() * 6 + self.neuron_count() * 16;
         #[allow(clippy::expect_used)]
-        let body = postcard::to_stdvec(self).expect("a Program always serialises");
+        let body = postcard::to_extend(self, Vec::with_capacity(estimate))
+            .expect("a Program always serialises");
         let name = self.chip.as_bytes();
         let name_len = u16::try_from(name.len()).unwrap_or(u16::MAX);
         let mut out = Vec::with_capacity(body.len() + 32 + name.len());

@@ -7,6 +7,13 @@
 //! rounding spelled out. It is slow and obviously correct, and it is the
 //! oracle the differential tests hold compiler + emulator to.
 //!
+//! It simulates networks in hardware units only. A description with
+//! populations in physical units (`tau_syn_ms`, `tau_mem_ms`, `threshold`, …,
+//! and float weights) must first be lowered with
+//! `neurite_compiler::physical::lower`; [`simulate`] panics on one that was
+//! not (this crate is a test oracle and depends on nothing but the
+//! description, so it cannot lower it itself).
+//!
 //! The semantics (Lava's `PyLifModelBitAcc`, `PyDenseModelBitAcc`,
 //! `PyDelayDenseModelBitAcc`), for step t = 1, 2, …:
 //!
@@ -114,7 +121,29 @@ struct LifState {
 }
 
 /// Runs `network` for `steps` steps and records every population.
+///
+/// # Panics
+///
+/// If a population of `network` is in physical units, or a projection has
+/// float weights: lower the network with `neurite_compiler::physical::lower`
+/// first.
 pub fn simulate(network: &Network, steps: u64) -> Trace {
+    if let Some(population) = network.populations.iter().find(|p| p.is_physical()) {
+        panic!(
+            "neurite_reference::simulate: population '{}' is in physical units; lower the network with neurite_compiler::physical::lower first",
+            population.name
+        );
+    }
+    if let Some(projection) = network
+        .projections
+        .iter()
+        .find(|p| p.float_weights.is_some())
+    {
+        panic!(
+            "neurite_reference::simulate: projection '{}' has float weights; lower the network with neurite_compiler::physical::lower first",
+            projection.name
+        );
+    }
     let mut states: Vec<Option<LifState>> = network
         .populations
         .iter()
@@ -247,6 +276,19 @@ mod tests {
         assert_eq!(quantize(-100, SignMode::Inhibitory, 3), -96);
         assert_eq!(quantize(300, SignMode::Excitatory, 8), 255);
         assert_eq!(quantize(-300, SignMode::Inhibitory, 8), -255);
+    }
+
+    #[test]
+    #[should_panic(expected = "population 'n' is in physical units; lower the network")]
+    fn physical_units_must_be_lowered_first() {
+        let net = neurite_net::from_toml_str(
+            "dt_ms = 1.0\n[[populations]]\nname = \"n\"\nsize = 1\nmodel = \"lif\"\n\
+             tau_syn_ms = 5.0\ntau_mem_ms = 20.0\nthreshold = 1.0\n",
+            "n.toml",
+            None,
+        )
+        .expect("valid description");
+        simulate(&net, 1);
     }
 
     #[test]
