@@ -64,6 +64,13 @@ impl CompileArgs {
                     .collect::<String>()
             )
         })
+        .and_then(|()| {
+            if compiled.quantization.is_empty() {
+                Ok(())
+            } else {
+                write!(out, "{}", compiled.quantization)
+            }
+        })
         .and_then(|()| writeln!(out, "wrote {} ({} bytes)", output.display(), bytes.len()))
         .context("cannot write to stdout")?;
         Ok(())

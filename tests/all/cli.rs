@@ -299,3 +299,160 @@ fn a_full_stdout_exits_with_1_and_a_closed_pipe_quietly() {
     let output = child.wait_with_output().expect("neurite ends");
     assert_exit(&output, 0);
 }
+
+#[test]
+fn compile_writes_a_program_that_run_check_and_inspect_read() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let program = dir.path().join("two-layer.nprog");
+    let program_arg = program.to_str().expect("utf-8");
+    let output = neurite(&["compile", "examples/two-layer.toml", "-o", program_arg]);
+    assert_exit(&output, 0);
+    let text = stdout(&output);
+    assert!(
+        text.starts_with("compiled network 'two-layer' for loihi2: 2 neurons"),
+        "{text}"
+    );
+    assert!(text.contains("placement:"), "{text}");
+    assert!(text.contains(&format!("wrote {program_arg}")), "{text}");
+    let bytes = std::fs::read(&program).expect("program written");
+    let decoded = neurite::program::Program::decode(&bytes).expect("decodes");
+    assert_eq!(decoded.notes.network, "two-layer");
+
+    let run = neurite(&["run", program_arg, "--steps", "30"]);
+    assert_exit(&run, 0);
+    assert!(
+        stdout(&run).contains("without host input"),
+        "{}",
+        stdout(&run)
+    );
+    assert!(stdout(&run).contains("ran 30 steps"));
+
+    let check = neurite(&["check", program_arg]);
+    assert_exit(&check, 0);
+    assert_eq!(
+        stdout(&check).trim(),
+        "ok: program of network 'two-layer' fits loihi2 (1 cores)"
+    );
+
+    let svg = dir.path().join("mesh.svg");
+    let inspect = neurite(&[
+        "inspect",
+        program_arg,
+        "--svg",
+        svg.to_str().expect("utf-8"),
+    ]);
+    assert_exit(&inspect, 0);
+    let text = stdout(&inspect);
+    for part in [
+        "program of network 'two-layer' for chip 'loihi2' (1 cores of 128)",
+        "input axons",
+        "2 (0%)",
+        "population 'hidden': 2 neurons on 1 cores: core 0 (2)",
+        "chip 0: cores in use per tile",
+        "   1 . . . . . . .",
+    ] {
+        assert!(text.contains(part), "missing '{part}' in\n{text}");
+    }
+    let drawing = std::fs::read_to_string(&svg).expect("svg written");
+    assert!(drawing.starts_with("<svg") && drawing.contains("neurons per core"));
+
+    // A description is compiled on the fly.
+    let inspect = neurite(&[
+        "inspect",
+        "examples/balanced-poisson.toml",
+        "--chip",
+        "loihi1",
+    ]);
+    assert_exit(&inspect, 0);
+    assert!(stdout(&inspect).contains("population 'exc': 160 neurons"));
+
+    // compile needs a description.
+    let again = neurite(&["compile", program_arg]);
+    assert_exit(&again, 2);
+    assert!(
+        stderr(&again).contains("is a compiled Program"),
+        "{}",
+        stderr(&again)
+    );
+}
+
+#[test]
+fn chip_profiles_from_files_travel_with_the_program() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let program = dir.path().join("net.nprog");
+    let program_arg = program.to_str().expect("utf-8");
+    let chip = "examples/chips/loihi2-32.toml";
+    let output = neurite(&[
+        "compile",
+        "examples/balanced-poisson.toml",
+        "--chip",
+        chip,
+        "-o",
+        program_arg,
+    ]);
+    assert_exit(&output, 0);
+    assert!(stdout(&output).contains("for loihi2-32"));
+    // The Program names its chip; a file profile must be given again.
+    let output = neurite(&["check", program_arg]);
+    assert_exit(&output, 2);
+    assert!(
+        stderr(&output).contains("unknown chip profile 'loihi2-32'"),
+        "{}",
+        stderr(&output)
+    );
+    let output = neurite(&["check", program_arg, "--chip", chip]);
+    assert_exit(&output, 0);
+    // Another chip is refused.
+    let output = neurite(&["check", program_arg, "--chip", "loihi1"]);
+    assert_exit(&output, 2);
+    assert!(stderr(&output).contains("built for chip 'loihi2-32', this board is 'loihi1'"));
+    let broken = dir.path().join("broken.toml");
+    std::fs::write(&broken, "name = \"x\"\n").expect("write");
+    let output = neurite(&[
+        "check",
+        "examples/two-layer.toml",
+        "--chip",
+        broken.to_str().expect("utf-8"),
+    ]);
+    assert_exit(&output, 2);
+    assert!(
+        stderr(&output).contains("chip profile"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn damaged_program_files_are_invalid_input() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let program = dir.path().join("net.nprog");
+    let program_arg = program.to_str().expect("utf-8");
+    assert_exit(
+        &neurite(&["compile", "examples/two-layer.toml", "-o", program_arg]),
+        0,
+    );
+    let mut bytes = std::fs::read(&program).expect("read");
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&program, &bytes).expect("write");
+    let output = neurite(&["run", program_arg]);
+    assert_exit(&output, 2);
+    assert!(
+        stderr(&output).contains("program is corrupt"),
+        "{}",
+        stderr(&output)
+    );
+    std::fs::write(&program, &bytes[..40]).expect("write");
+    let output = neurite(&["inspect", program_arg]);
+    assert_exit(&output, 2);
+    assert!(stderr(&output).contains("truncated"), "{}", stderr(&output));
+}
+
+#[test]
+fn physical_units_compile_report_their_quantization() {
+    let output = neurite(&["compile", "examples/physical-units.toml", "-o", "/dev/null"]);
+    assert_exit(&output, 0);
+    let text = stdout(&output);
+    assert!(text.contains("populations in physical units"), "{text}");
+    assert!(text.contains("weight_exp"), "{text}");
+}

@@ -476,3 +476,29 @@ fn under_random_limits_networks_fit_exactly_or_are_refused() {
     eprintln!("under random limits: {fit} fit, {refused} refused");
     assert!(fit > 50 && refused > 20, "{fit} fit, {refused} refused");
 }
+
+/// A network in physical units runs on the emulator exactly as its lowered
+/// (hardware-unit) form runs in the reference simulator.
+#[test]
+fn physical_units_lower_then_run_bit_exactly() {
+    let network = neurite::net::load(&crate::support::root().join("examples/physical-units.toml"))
+        .expect("example loads");
+    assert!(network.has_physical_units());
+    let lowered = neurite::compiler::physical::lower(&network).expect("lowers");
+    let steps = 200;
+    let trace = neurite_reference::simulate(&lowered.network, steps);
+    for chip in [ChipProfile::loihi2(), tiny_chip(3)] {
+        let recording = neurite::session::run(&network, &chip, steps).expect("runs");
+        for (p, population) in network.populations.iter().enumerate() {
+            let got = &recording.populations[p];
+            let want = &trace.populations[p];
+            if let Some(spikes) = &got.spikes {
+                assert_eq!(spikes, &want.spikes, "{}", population.name);
+            }
+            if let Some(v) = &got.v {
+                assert_eq!(v, &want.v, "{}", population.name);
+            }
+        }
+        assert!(recording.populations.iter().any(|p| p.spike_total > 0));
+    }
+}

@@ -927,6 +927,12 @@ fn projection(
         if expected > synapse_budget as f64 {
             return Err(too_many_synapses(ctx, item, expected as u64));
         }
+        // Room for the expected count plus five standard deviations, so that
+        // large expansions do not reallocate.
+        let spread = 5.0 * (expected * (1.0 - fp.p)).sqrt();
+        collected
+            .synapses
+            .reserve(((expected + spread) as u64).min(synapse_budget) as usize);
         for (pre, post) in expand::fixed_probability(n_from, n_to, fp.p, fp.seed) {
             if collected.synapses.len() as u64 == synapse_budget {
                 return Err(too_many_synapses(ctx, item, expected as u64));
