@@ -74,3 +74,13 @@ fn compiled_programs_match_their_golden_text() {
         stale.join("\n")
     );
 }
+
+#[test]
+fn the_example_system_profile_matches_the_builtin_loihi2() {
+    let system = ChipProfile::load(&root().join("examples/chips/loihi2-32.toml")).expect("loads");
+    let loihi2 = ChipProfile::loihi2();
+    assert_eq!(system.core, loihi2.core);
+    assert_eq!(system.mesh, loihi2.mesh);
+    assert_eq!(system.costs, loihi2.costs);
+    assert_eq!(system.total_cores(), 32 * 128);
+}

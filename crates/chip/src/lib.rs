@@ -19,12 +19,14 @@
 //! assert_eq!(chip.core.neurons, 8192);
 //! ```
 
+mod costs;
 mod memory;
 
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+pub use costs::{BarrierPoint, BarrierShape, Cost, Costs};
 pub use memory::{CoreMemory, MemoryUse, SynapseFormat};
 
 /// Largest synaptic delay (in timesteps) any profile may allow: the most Loihi
@@ -32,7 +34,7 @@ pub use memory::{CoreMemory, MemoryUse, SynapseFormat};
 pub const MAX_DELAY_LIMIT: u8 = 62;
 
 /// Names of the built-in profiles, in the order `neurite` lists them.
-pub const BUILTIN_PROFILES: &[&str] = &["loihi2", "loihi1"];
+pub const BUILTIN_PROFILES: &[&str] = &["loihi2", "loihi1", "loihi1-sanafe"];
 
 /// Errors from looking up, loading or checking a chip profile.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -53,7 +55,7 @@ pub enum ChipError {
 }
 
 /// A chip, or a system of identical chips, as the compiler and boards see it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChipProfile {
     /// Profile name, recorded in every Program built for it.
@@ -65,6 +67,8 @@ pub struct ChipProfile {
     pub mesh: Mesh,
     /// What a single core can hold.
     pub core: CoreLimits,
+    /// Energy and time of each operation, for the time and energy model.
+    pub costs: Costs,
 }
 
 /// Chips in a grid; each chip links to its east, west, north and south
@@ -153,6 +157,7 @@ impl ChipProfile {
         match name {
             "loihi2" => Ok(Self::loihi2()),
             "loihi1" => Ok(Self::loihi1()),
+            "loihi1-sanafe" => Ok(Self::loihi1_sanafe()),
             _ => Err(ChipError::UnknownProfile {
                 name: name.to_string(),
             }),
@@ -232,6 +237,7 @@ impl ChipProfile {
                 neuron_profiles: 256,
                 synapse_groups: 256,
             },
+            costs: Costs::loihi2(),
         }
     }
 
@@ -262,6 +268,17 @@ impl ChipProfile {
                 neuron_profiles: 32,
                 synapse_groups: 16,
             },
+            costs: Costs::loihi1(),
+        }
+    }
+
+    /// Loihi 1's limits with the per-operation costs of SANA-FE's Loihi
+    /// architecture, so that energy and time compare with that simulator.
+    pub fn loihi1_sanafe() -> Self {
+        Self {
+            name: "loihi1-sanafe".to_string(),
+            costs: Costs::loihi1_sanafe(),
+            ..Self::loihi1()
         }
     }
 
@@ -375,7 +392,10 @@ impl ChipProfile {
         self.core
             .memory
             .validate()
-            .map_err(|reason| invalid("core.memory", reason))
+            .map_err(|reason| invalid("core.memory", reason))?;
+        self.costs
+            .validate()
+            .map_err(|reason| invalid("costs", reason))
     }
 }
 

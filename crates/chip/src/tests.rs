@@ -131,7 +131,11 @@ fn locations_and_routes_follow_tiles_and_chips() {
 
 #[test]
 fn profiles_round_trip_through_toml_and_files() {
-    for chip in [ChipProfile::loihi1(), ChipProfile::loihi2()] {
+    for chip in [
+        ChipProfile::loihi1(),
+        ChipProfile::loihi2(),
+        ChipProfile::loihi1_sanafe(),
+    ] {
         assert_eq!(ChipProfile::from_toml(&chip.to_toml()), Ok(chip));
     }
     let dir = tempfile::tempdir().expect("temp dir");
@@ -169,4 +173,48 @@ fn bad_profile_files_name_the_problem() {
         .to_toml()
         .replace("kind = \"synapses\"", "kind = \"magic\"");
     assert!(ChipProfile::from_toml(&text).is_err());
+}
+
+#[test]
+fn barrier_costs_interpolate_or_step() {
+    let loihi1 = Costs::loihi1();
+    assert_eq!(loihi1.barrier_cost(1).time_ns, 113.0);
+    assert_eq!(loihi1.barrier_cost(32).time_ns, 465.0);
+    assert_eq!(loihi1.barrier_cost(64).time_ns, 465.0);
+    // Halfway in tiles, halfway in time: 113 + 15/31 · 352.
+    let mid = loihi1.barrier_cost(16).time_ns;
+    assert!((mid - (113.0 + 15.0 / 31.0 * 352.0)).abs() < 1e-9, "{mid}");
+    let sanafe = Costs::loihi1_sanafe();
+    let times: Vec<f64> = [1, 2, 3, 4, 28, 29, 500]
+        .iter()
+        .map(|&t| sanafe.barrier_cost(t).time_ns)
+        .collect();
+    assert_eq!(
+        times,
+        vec![600.0, 1000.0, 1000.0, 1400.0, 1400.0, 1800.0, 1800.0]
+    );
+}
+
+#[test]
+fn cost_tables_follow_their_sources() {
+    let loihi1 = ChipProfile::loihi1().costs;
+    // Active update = inactive + active extra: 81 pJ / 8.4 ns.
+    let active = loihi1.neuron_update.energy_pj + loihi1.neuron_active.energy_pj;
+    assert_eq!(active, 81.0);
+    assert!((loihi1.neuron_update.time_ns + loihi1.neuron_active.time_ns - 8.4).abs() < 1e-12);
+    assert_eq!(loihi1.synaptic_op.energy_pj, 23.6);
+    assert_eq!(loihi1.static_power_mw, 104.0);
+    let sanafe = ChipProfile::builtin("loihi1-sanafe").expect("builtin");
+    assert_eq!(sanafe.core, ChipProfile::loihi1().core);
+    assert_eq!(sanafe.costs.message_out.energy_pj, 111.0);
+    assert_eq!(sanafe.costs.static_power_mw, 0.0);
+    assert!(ChipProfile::loihi2().costs.estimated);
+    let mut bad = ChipProfile::loihi1();
+    bad.costs.synaptic_op.energy_pj = -1.0;
+    assert!(
+        bad.validate()
+            .unwrap_err()
+            .to_string()
+            .contains("costs synaptic_op")
+    );
 }
