@@ -1,7 +1,8 @@
 //! Emulator throughput on two workloads: the `balanced-poisson` example
 //! (200 recurrent LIF neurons) and a dense 1000 → 1000 feed-forward layer
 //! driven at 2 % input spike probability per step. Each iteration runs 100
-//! steps; throughput is reported in synaptic events (synapse entries read).
+//! steps, with the time and energy model off and on; throughput is reported
+//! in synaptic events (synapse entries read).
 
 use std::hint::black_box;
 
@@ -47,20 +48,29 @@ fn bench_network(c: &mut Criterion, name: &str, network: &Network) {
     // Events per iteration, measured once for the throughput figure.
     let mut probe = Emulator::new(&program, &chip).expect("loads");
     run(&mut probe);
-    let events = probe.stats().synaptic_events;
+    let events = probe.totals().synaptic_ops;
 
     let mut group = c.benchmark_group("emulator");
     group.throughput(Throughput::Elements(events));
-    group.bench_function(format!("{name}/{STEPS} steps"), |b| {
-        b.iter_batched_ref(
-            || Emulator::new(&program, &chip).expect("loads"),
-            |emulator| {
-                run(emulator);
-                black_box(emulator.current_step())
-            },
-            criterion::BatchSize::LargeInput,
-        )
-    });
+    for modelled in [false, true] {
+        let label = if modelled { "model on" } else { "model off" };
+        group.bench_function(format!("{name}/{STEPS} steps/{label}"), |b| {
+            b.iter_batched_ref(
+                || {
+                    let mut emulator = Emulator::new(&program, &chip).expect("loads");
+                    if modelled {
+                        emulator.enable_model(chip.costs.clone());
+                    }
+                    emulator
+                },
+                |emulator| {
+                    run(emulator);
+                    black_box(emulator.current_step())
+                },
+                criterion::BatchSize::LargeInput,
+            )
+        });
+    }
     group.finish();
 }
 

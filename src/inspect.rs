@@ -136,7 +136,23 @@ pub fn mesh_grid(program: &Program, chip: &ChipProfile) -> String {
 /// Draws the neurons on every core of the system as an SVG heatmap: chips
 /// side by side as on the board, each core a cell within its tile.
 pub fn mesh_heatmap_svg(program: &Program, chip: &ChipProfile, path: &Path) -> Result<(), String> {
-    let neurons = occupancy(program, chip);
+    let neurons: Vec<f64> = occupancy(program, chip).iter().map(|&n| n as f64).collect();
+    let title = format!(
+        "neurons per core on '{}' (limit {})",
+        chip.name, chip.core.neurons
+    );
+    heatmap_svg(chip, &neurons, f64::from(chip.core.neurons), &title, path)
+}
+
+/// Draws one value per physical core of `chip` as an SVG heatmap (cores
+/// with 0 in grey), colours scaled to `full`.
+pub fn heatmap_svg(
+    chip: &ChipProfile,
+    values: &[f64],
+    full: f64,
+    title: &str,
+    path: &Path,
+) -> Result<(), String> {
     let per_tile = chip.mesh.cores_per_tile;
     // Cores of a tile side by side, in a column per tile: a grid of cells.
     let cols = (f64::from(per_tile)).sqrt().ceil() as u32;
@@ -149,13 +165,7 @@ pub fn mesh_heatmap_svg(program: &Program, chip: &ChipProfile, path: &Path) -> R
     let draw = || -> Result<(), Box<dyn std::error::Error>> {
         root.fill(&WHITE)?;
         let mut chart = ChartBuilder::on(&root)
-            .caption(
-                format!(
-                    "neurons per core on '{}' (limit {})",
-                    chip.name, chip.core.neurons
-                ),
-                ("sans-serif", 16),
-            )
+            .caption(title, ("sans-serif", 16))
             .margin(10)
             .x_label_area_size(30)
             .y_label_area_size(30)
@@ -168,16 +178,16 @@ pub fn mesh_heatmap_svg(program: &Program, chip: &ChipProfile, path: &Path) -> R
             .x_label_formatter(&|x| format!("{}", x / cols))
             .y_label_formatter(&|y| format!("{}", y / rows))
             .draw()?;
-        let limit = f64::from(chip.core.neurons.max(1));
-        chart.draw_series(neurons.iter().enumerate().map(|(index, &n)| {
+        let full = if full > 0.0 { full } else { 1.0 };
+        chart.draw_series(values.iter().enumerate().map(|(index, &value)| {
             let at = chip.location(index as u32);
             let (tx, ty) = chip.global_tile(at);
             let x = tx * cols + at.slot % cols;
             let y = ty * rows + at.slot / cols;
-            let color = if n == 0 {
+            let color = if value <= 0.0 {
                 RGBColor(235, 235, 235).filled()
             } else {
-                ViridisRGB::get_color(n as f64 / limit).filled()
+                ViridisRGB::get_color((value / full).min(1.0)).filled()
             };
             Rectangle::new([(x, y), (x + 1, y + 1)], color)
         }))?;

@@ -27,6 +27,7 @@
 //! assert_eq!(n.v.as_ref().unwrap()[65], vec![1]);
 //! ```
 
+pub mod energy;
 pub mod inspect;
 pub mod output;
 pub mod session;

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use neurite_chip::ChipProfile;
+use neurite_chip::{ChipProfile, Costs};
 use neurite_compiler::{CompileError, Compiled, compile};
 use neurite_emulator::{Emulator, EmulatorError, Var};
 use neurite_net::{InputStream, Model, Network};
@@ -32,6 +32,39 @@ pub struct Recording {
     pub wall: Duration,
     /// One entry per population.
     pub populations: Vec<PopulationRecord>,
+    /// The time and energy the run would take on the chip, when modelled.
+    pub energy: Option<crate::energy::EnergyReport>,
+}
+
+/// How to run.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Model time and energy.
+    pub model: bool,
+    /// Price operations with these costs instead of the chip profile's.
+    pub costs: Option<Costs>,
+}
+
+impl RunOptions {
+    /// Modelling on, with the chip profile's own costs.
+    pub fn modelled() -> Self {
+        Self {
+            model: true,
+            costs: None,
+        }
+    }
+
+    fn start(&self, emulator: &mut Emulator, chip: &ChipProfile) {
+        if self.model {
+            emulator.enable_model(self.costs.clone().unwrap_or_else(|| chip.costs.clone()));
+        }
+    }
+}
+
+fn energy_of(emulator: &Emulator, chip: &ChipProfile) -> Option<crate::energy::EnergyReport> {
+    emulator
+        .model()
+        .map(|model| crate::energy::EnergyReport::from_model(chip, model))
 }
 
 /// One population's record. In each list, index 0 is step 1.
@@ -119,8 +152,20 @@ pub fn run_program(
     chip: &ChipProfile,
     steps: u64,
 ) -> Result<Recording, SessionError> {
+    run_program_with(network, program, chip, steps, &RunOptions::default())
+}
+
+/// Runs `program` (compiled from `network`) on a fresh emulator, with options.
+pub fn run_program_with(
+    network: &Network,
+    program: &Program,
+    chip: &ChipProfile,
+    steps: u64,
+    options: &RunOptions,
+) -> Result<Recording, SessionError> {
     let bindings = bind(network, program)?;
     let mut emulator = Emulator::new(program, chip)?;
+    options.start(&mut emulator, chip);
     let mut records: Vec<PopulationRecord> = network
         .populations
         .iter()
@@ -193,6 +238,7 @@ pub fn run_program(
         steps,
         wall,
         populations: records,
+        energy: energy_of(&emulator, chip),
     })
 }
 
@@ -203,8 +249,10 @@ pub fn run_program_alone(
     program: &Program,
     chip: &ChipProfile,
     steps: u64,
+    options: &RunOptions,
 ) -> Result<Recording, SessionError> {
     let mut emulator = Emulator::new(program, chip)?;
+    options.start(&mut emulator, chip);
     let capacity = steps.min(1 << 20) as usize;
     let mut records: Vec<PopulationRecord> = program
         .populations
@@ -236,5 +284,6 @@ pub fn run_program_alone(
         steps,
         wall,
         populations: records,
+        energy: energy_of(&emulator, chip),
     })
 }

@@ -2,6 +2,7 @@
 
 mod check;
 mod compile;
+mod energy;
 mod inspect;
 mod progress;
 mod run;
@@ -33,6 +34,8 @@ pub(crate) enum Command {
     Compile(compile::CompileArgs),
     /// Show what a Program (or a description, compiled) takes of the chip.
     Inspect(inspect::InspectArgs),
+    /// Run a network or Program and print only its time and energy report.
+    Energy(energy::EnergyArgs),
 }
 
 impl Command {
@@ -42,6 +45,7 @@ impl Command {
             Command::Check(args) => args.run(),
             Command::Compile(args) => args.run(),
             Command::Inspect(args) => args.run(),
+            Command::Energy(args) => args.run(),
         }
     }
 }

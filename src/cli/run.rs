@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use neurite::session::Recording;
+use neurite::chip::ChipProfile;
+use neurite::session::{Recording, RunOptions};
 
 use super::{InvalidArgument, Loaded, NetworkArgs, with_path};
 
@@ -14,13 +15,152 @@ const DEFAULT_STEPS: u64 = 100;
 /// Lines of the spike listing printed before it is cut short.
 const LISTING_LINES: usize = 30;
 
+/// Options shared by `run` and `energy`: what to run, for how long, and how
+/// to price it.
 #[derive(Debug, Args)]
-pub(crate) struct RunArgs {
+pub(crate) struct ExecuteArgs {
     #[command(flatten)]
     network: NetworkArgs,
     /// Steps to run (default: the description's `steps`, else 100).
     #[arg(long)]
     steps: Option<u64>,
+    /// Price operations with this profile's cost table (a built-in name or a
+    /// file) instead of the chip's own, e.g. loihi1-sanafe for a loihi1 run.
+    #[arg(long, value_name = "PROFILE")]
+    profile: Option<String>,
+    /// Report the energy of one inference: the steps FIRST:LAST (inclusive).
+    #[arg(long, value_name = "FIRST:LAST", value_parser = parse_window)]
+    window: Option<(u64, u64)>,
+    /// Write the time and energy report here: steps.csv, cores.csv,
+    /// summary.json and SVG plots (energy per step, per-core energy on the
+    /// mesh, spike raster).
+    #[arg(long, value_name = "DIR")]
+    report: Option<PathBuf>,
+}
+
+fn parse_window(text: &str) -> Result<(u64, u64), String> {
+    let (first, last) = text
+        .split_once(':')
+        .ok_or_else(|| format!("'{text}' is not FIRST:LAST"))?;
+    let parse = |s: &str| {
+        s.trim()
+            .parse::<u64>()
+            .map_err(|_| format!("'{s}' is not a step number"))
+    };
+    let (first, last) = (parse(first)?, parse(last)?);
+    if first == 0 || last < first {
+        return Err(format!(
+            "window {first}:{last} must have 1 <= FIRST <= LAST"
+        ));
+    }
+    Ok((first, last))
+}
+
+/// What a run produced, with what the CLI prints about it.
+pub(crate) struct Executed {
+    pub(crate) recording: Recording,
+    pub(crate) header: String,
+    pub(crate) dt_ms: f64,
+    pub(crate) chip: ChipProfile,
+}
+
+impl ExecuteArgs {
+    fn steps(&self, described: Option<u64>) -> anyhow::Result<u64> {
+        let steps = self.steps.or(described).unwrap_or(DEFAULT_STEPS);
+        if steps == 0 {
+            return Err(InvalidArgument("--steps must be at least 1".to_string()).into());
+        }
+        if let Some((_, last)) = self.window
+            && last > steps
+        {
+            return Err(InvalidArgument(format!(
+                "--window ends at step {last}, after the run's last step {steps}"
+            ))
+            .into());
+        }
+        Ok(steps)
+    }
+
+    /// Compiles (when given a description) and runs with the model on.
+    pub(crate) fn execute(&self) -> anyhow::Result<Executed> {
+        let costs = match &self.profile {
+            Some(name) => Some(ChipProfile::from_name_or_file(name)?.costs),
+            None => None,
+        };
+        let options = RunOptions { model: true, costs };
+        match self.network.load()? {
+            Loaded::Description(network, chip) => {
+                let steps = self.steps(network.steps)?;
+                let compiled = neurite::compiler::compile(&network, &chip)?;
+                for warning in compiled.report.warnings() {
+                    eprintln!("warning: {warning}");
+                }
+                let recording = neurite::session::run_program_with(
+                    &network,
+                    &compiled.program,
+                    &chip,
+                    steps,
+                    &options,
+                )
+                .context("emulation failed")?;
+                let header = format!(
+                    "network '{}' on {}: {}",
+                    network.name, chip.name, compiled.report
+                );
+                Ok(Executed {
+                    recording,
+                    header,
+                    dt_ms: network.dt_ms,
+                    chip,
+                })
+            }
+            Loaded::Program(program, chip) => {
+                let steps = self.steps(None)?;
+                let recording =
+                    neurite::session::run_program_alone(&program, &chip, steps, &options)
+                        .context("emulation failed")?;
+                let header = format!(
+                    "program of network '{}' on {} ({} cores), without host input",
+                    program.notes.network,
+                    chip.name,
+                    program.cores.len()
+                );
+                Ok(Executed {
+                    recording,
+                    header,
+                    dt_ms: 1.0,
+                    chip,
+                })
+            }
+        }
+    }
+
+    /// Writes the report directory when asked; returns the files written.
+    pub(crate) fn write_report(&self, executed: &Executed) -> anyhow::Result<Option<usize>> {
+        let (Some(dir), Some(energy)) = (&self.report, &executed.recording.energy) else {
+            return Ok(None);
+        };
+        let files = with_path(
+            energy.write_dir(&executed.chip, &executed.recording, self.window, dir),
+            "write the report to",
+            dir,
+        )?;
+        Ok(Some(files.len()))
+    }
+
+    pub(crate) fn window(&self) -> Option<(u64, u64)> {
+        self.window
+    }
+
+    pub(crate) fn report_dir(&self) -> Option<&PathBuf> {
+        self.report.as_ref()
+    }
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    #[command(flatten)]
+    execute: ExecuteArgs,
     /// Write spikes.csv and <population>_u.npy / _v.npy ([steps × neurons]) here.
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
@@ -30,49 +170,14 @@ pub(crate) struct RunArgs {
 }
 
 impl RunArgs {
-    fn steps(&self, described: Option<u64>) -> anyhow::Result<u64> {
-        let steps = self.steps.or(described).unwrap_or(DEFAULT_STEPS);
-        if steps == 0 {
-            return Err(InvalidArgument("--steps must be at least 1".to_string()).into());
-        }
-        Ok(steps)
-    }
-
     pub(crate) fn run(self) -> anyhow::Result<()> {
-        let (recording, header, dt_ms) = match self.network.load()? {
-            Loaded::Description(network, chip) => {
-                let steps = self.steps(network.steps)?;
-                let compiled = neurite::compiler::compile(&network, &chip)?;
-                for warning in compiled.report.warnings() {
-                    eprintln!("warning: {warning}");
-                }
-                let recording = neurite::session::run_compiled(&network, &compiled, &chip, steps)
-                    .context("emulation failed")?;
-                let header = format!(
-                    "network '{}' on {}: {}",
-                    network.name, chip.name, compiled.report
-                );
-                (recording, header, network.dt_ms)
-            }
-            Loaded::Program(program, chip) => {
-                let steps = self.steps(None)?;
-                let recording = neurite::session::run_program_alone(&program, &chip, steps)
-                    .context("emulation failed")?;
-                let header = format!(
-                    "program of network '{}' on {} ({} cores), without host input",
-                    program.notes.network,
-                    chip.name,
-                    program.cores.len()
-                );
-                (recording, header, 1.0)
-            }
-        };
-
+        let executed = self.execute.execute()?;
+        let recording = &executed.recording;
         let stdout = std::io::stdout();
         let mut out = BufWriter::new(stdout.lock());
         if let Some(dir) = &self.out {
             let files = with_path(
-                neurite::output::write_dir(&recording, dir),
+                neurite::output::write_dir(recording, dir),
                 "write results to",
                 dir,
             )?;
@@ -80,12 +185,19 @@ impl RunArgs {
                 writeln!(out, "wrote {} files to {}", files.len(), dir.display())?;
             }
         }
+        let reported = self.execute.write_report(&executed)?;
         if self.json {
-            neurite::output::write_json(&recording, &mut out).context("cannot write JSON")?;
+            neurite::output::write_json(recording, &mut out).context("cannot write JSON")?;
         } else {
-            writeln!(out, "{header}")?;
-            print_spikes(&recording, &mut out)?;
-            print_summary(&recording, dt_ms, &mut out)?;
+            writeln!(out, "{}", executed.header)?;
+            print_spikes(recording, &mut out)?;
+            print_summary(recording, executed.dt_ms, &mut out)?;
+            if let Some(energy) = &recording.energy {
+                write!(out, "{}", energy.summary(self.execute.window()))?;
+            }
+            if let (Some(n), Some(dir)) = (reported, self.execute.report_dir()) {
+                writeln!(out, "wrote {n} report files to {}", dir.display())?;
+            }
         }
         out.flush().context("cannot write to stdout")?;
         Ok(())

@@ -4,6 +4,7 @@ mod architecture;
 mod cli;
 mod compile_golden;
 mod differential;
+mod energy;
 mod golden;
 mod hostile;
 mod lava;

@@ -159,8 +159,8 @@ impl Costs {
     /// synaptic and 2.4·10^14 neuron operations per second: at most about
     /// 4.2 pJ per operation, all power included); times take Loihi 1's and
     /// apply the reported speed-ups (about 2× for neuron updates, up to 10×
-    /// for spike generation and routing). Static power is Hala Point's
-    /// idle-inclusive average, 2,600 W over 1,152 chips, about 2.26 W per chip.
+    /// for spike generation and routing). No static power of a Loihi 2 chip
+    /// is published: Loihi 1's measured 104 mW per chip is assumed.
     pub fn loihi2() -> Self {
         Self {
             source: "estimates from Hala Point totals and Loihi 1 (no published per-op table)"
@@ -187,7 +187,7 @@ impl Costs {
                     cost: Cost::new(0.0, 240.0),
                 },
             ],
-            static_power_mw: 2260.0,
+            static_power_mw: 104.0,
         }
     }
 

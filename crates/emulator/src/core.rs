@@ -35,6 +35,8 @@ struct Group {
 
 #[derive(Debug)]
 pub(crate) struct CoreState {
+    /// Physical core this one occupies.
+    pub(crate) location: u32,
     n: usize,
     constants: Vec<LifConstants>,
     u: Vec<i32>,
@@ -44,6 +46,8 @@ pub(crate) struct CoreState {
     spike_counts: Vec<u64>,
     /// Per axon, its segments.
     axons: Vec<Run>,
+    /// Per axon, the synapse entries of its run (synaptic operations per spike).
+    axon_entries: Vec<u32>,
     segments: Vec<Segment>,
     entries: Vec<Entry>,
     groups: Vec<Group>,
@@ -138,6 +142,8 @@ impl CoreState {
         let needs_scratch = core.groups.iter().any(|g| g.weight_exp < 0);
 
         Self {
+            location: core.location,
+            axon_entries: core.axons.iter().map(|run| run.len).collect(),
             n,
             constants,
             u: neurons.u.clone(),
@@ -173,7 +179,9 @@ impl CoreState {
     }
 
     /// Step 1 of a timestep: every neuron consumes its input for step `t`.
-    pub(crate) fn update_neurons(&mut self, t: u64) {
+    /// Returns the active updates: neurons with input, bias or a state away
+    /// from rest (an inactive update changes nothing).
+    pub(crate) fn update_neurons(&mut self, t: u64) -> u64 {
         let base = self.slot(t);
         let input = &mut self.ring[base..base + self.n];
         let state = self
@@ -182,22 +190,46 @@ impl CoreState {
             .zip(&mut self.v)
             .zip(&mut self.refractory_left)
             .zip(&self.constants);
+        let mut active = 0u64;
         for (i, ((((u, v), refractory_left), constants), a)) in
             state.zip(input.iter_mut()).enumerate()
         {
-            let spiked = lif_step(u, v, refractory_left, std::mem::take(a), constants);
+            let a = std::mem::take(a);
+            active += u64::from((a | constants.bias | *u | *v) != 0);
+            let spiked = lif_step(u, v, refractory_left, a, constants);
             self.spikes.set(i, spiked);
             self.spike_counts[i] += u64::from(spiked);
         }
+        active
     }
 
     /// Step 2: the axons this core's spikes of the step reach, per core.
-    pub(crate) fn route_spikes(&self, inbox: &mut [Vec<u32>]) {
+    /// Returns the messages sent (one per routing entry of a spiking neuron).
+    pub(crate) fn route_spikes(&self, inbox: &mut [Vec<u32>]) -> u64 {
+        let mut sent = 0u64;
         for i in self.spikes.iter_ones() {
-            for d in &self.destinations[self.routes[i].range()] {
+            let destinations = &self.destinations[self.routes[i].range()];
+            sent += destinations.len() as u64;
+            for d in destinations {
                 inbox[d.core.0 as usize].push(d.axon.0);
             }
         }
+        sent
+    }
+
+    /// The messages of this step's spikes, in sending order: (destination
+    /// core, destination axon), for the time model.
+    pub(crate) fn messages(&self, out: &mut Vec<(u32, u32)>) {
+        for i in self.spikes.iter_ones() {
+            for d in &self.destinations[self.routes[i].range()] {
+                out.push((d.core.0, d.axon.0));
+            }
+        }
+    }
+
+    /// Synapse entries read when `axon` receives a spike.
+    pub(crate) fn axon_entries(&self, axon: u32) -> u32 {
+        self.axon_entries[axon as usize]
     }
 
     /// Step 3: reads the synapse runs of the axons hit at step `t` and adds

@@ -55,15 +55,19 @@
 //! ```
 
 mod core;
+pub mod model;
+#[cfg(test)]
+mod model_tests;
 pub mod neuron;
 #[cfg(test)]
 mod tests;
 
 use bitvec::vec::BitVec;
-use neurite_chip::ChipProfile;
+use neurite_chip::{ChipProfile, Costs};
 use neurite_program::{InputPort, PopulationMap, Program, ValidationError};
 
 use crate::core::CoreState;
+pub use crate::model::{Counters, Model};
 
 /// Why the emulator refused a request.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -101,17 +105,6 @@ pub enum Var {
     V,
 }
 
-/// Totals since the emulator was created.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Stats {
-    /// Neuron spikes.
-    pub spikes: u64,
-    /// Synapse entries read while delivering spikes.
-    pub synaptic_events: u64,
-    /// Neuron updates (neurons × steps).
-    pub neuron_updates: u64,
-}
-
 /// An emulated chip running one Program.
 #[derive(Debug)]
 pub struct Emulator {
@@ -123,7 +116,16 @@ pub struct Emulator {
     populations: Vec<PopulationMap>,
     /// Per destination core, the input axons hit during the current step.
     inbox: Vec<Vec<u32>>,
-    stats: Stats,
+    chip: ChipProfile,
+    /// Per core: the counts of the last step, and since creation.
+    step_counts: Vec<Counters>,
+    totals: Vec<Counters>,
+    model: Option<Model>,
+    /// The step's messages (source core, destination core, axon) and host
+    /// spikes (destination core, axon), kept for the model.
+    messages: Vec<(u32, u32, u32)>,
+    host_messages: Vec<(u32, u32)>,
+    scratch: Vec<(u32, u32)>,
 }
 
 impl Emulator {
@@ -141,18 +143,51 @@ impl Emulator {
                 .collect(),
             populations: program.populations.clone(),
             inbox: vec![Vec::new(); program.cores.len()],
-            stats: Stats::default(),
+            chip: chip.clone(),
+            step_counts: vec![Counters::default(); program.cores.len()],
+            totals: vec![Counters::default(); program.cores.len()],
+            model: None,
+            messages: Vec::new(),
+            host_messages: Vec::new(),
+            scratch: Vec::new(),
         })
+    }
+
+    /// Starts modelling time and energy from the next step, priced with
+    /// `costs` (usually the chip profile's own table).
+    pub fn enable_model(&mut self, costs: Costs) {
+        let locations: Vec<u32> = self.cores.iter().map(|c| c.location).collect();
+        self.model = Some(Model::new(&self.chip, &locations, costs));
+    }
+
+    /// The time and energy model, when enabled.
+    pub fn model(&self) -> Option<&Model> {
+        self.model.as_ref()
+    }
+
+    /// Each core's counts in the last step (hops and chip links only when
+    /// the model is enabled).
+    pub fn step_counts(&self) -> &[Counters] {
+        &self.step_counts
+    }
+
+    /// Each core's counts since creation.
+    pub fn core_totals(&self) -> &[Counters] {
+        &self.totals
+    }
+
+    /// All cores' counts since creation.
+    pub fn totals(&self) -> Counters {
+        let mut sum = Counters::default();
+        for c in &self.totals {
+            sum += *c;
+        }
+        sum
     }
 
     /// The last step run (0 before the first).
     pub fn current_step(&self) -> u64 {
         self.step
-    }
-
-    /// Totals since creation.
-    pub fn stats(&self) -> Stats {
-        self.stats
     }
 
     /// Number of input ports.
@@ -192,30 +227,65 @@ impl Emulator {
     pub fn step(&mut self) {
         self.step += 1;
         let t = self.step;
-        for core in &mut self.cores {
-            core.update_neurons(t);
+        let modelled = self.model.is_some();
+        for (core, counts) in self.cores.iter_mut().zip(&mut self.step_counts) {
+            let active = core.update_neurons(t);
+            *counts = Counters {
+                neuron_updates: core.len() as u64,
+                active_updates: active,
+                spikes: core.spikes_last_step(),
+                ..Counters::default()
+            };
         }
+        self.host_messages.clear();
         for (port, queued) in self.inputs.iter().zip(&mut self.queued) {
             for channel in queued.iter_ones() {
                 for address in port.channel(channel) {
                     self.inbox[address.core.0 as usize].push(address.axon.0);
+                    if modelled {
+                        self.host_messages.push((address.core.0, address.axon.0));
+                    }
                 }
             }
             queued.fill(false);
         }
-        for core in &self.cores {
-            core.route_spikes(&mut self.inbox);
+        self.messages.clear();
+        for (k, core) in self.cores.iter().enumerate() {
+            if modelled {
+                self.scratch.clear();
+                core.messages(&mut self.scratch);
+                for &(d, a) in &self.scratch {
+                    self.inbox[d as usize].push(a);
+                    self.messages.push((k as u32, d, a));
+                }
+                self.step_counts[k].messages_out = self.scratch.len() as u64;
+            } else {
+                self.step_counts[k].messages_out = core.route_spikes(&mut self.inbox);
+            }
         }
-        let mut stats = Stats::default();
-        for (core, inbox) in self.cores.iter_mut().zip(&mut self.inbox) {
-            stats.synaptic_events += core.deliver(t, inbox);
+        for ((core, inbox), counts) in self
+            .cores
+            .iter_mut()
+            .zip(&mut self.inbox)
+            .zip(&mut self.step_counts)
+        {
+            counts.synaptic_ops = core.deliver(t, inbox);
+            counts.messages_in = inbox.len() as u64;
             inbox.clear();
-            stats.spikes += core.spikes_last_step();
-            stats.neuron_updates += core.len() as u64;
         }
-        self.stats.spikes += stats.spikes;
-        self.stats.synaptic_events += stats.synaptic_events;
-        self.stats.neuron_updates += stats.neuron_updates;
+        if let Some(model) = &mut self.model {
+            let cores = &self.cores;
+            model.record(
+                t,
+                &mut self.step_counts,
+                &self.messages,
+                &self.host_messages,
+                |core, axon| cores[core as usize].axon_entries(axon),
+            );
+        }
+        for (total, counts) in self.totals.iter_mut().zip(&self.step_counts) {
+            *total += *counts;
+        }
     }
 
     /// The populations of the Program.

@@ -111,7 +111,7 @@ fn segments_of_one_axon_use_their_own_group() {
     // 100 << 2 = 400, << 6 = 25600, one step later.
     assert_eq!(u_after(&emulator), vec![0, 25_600]);
     assert_eq!(emulator.current_step(), 3);
-    assert_eq!(emulator.stats().synaptic_events, 3);
+    assert_eq!(emulator.totals().synaptic_ops, 3);
 }
 
 #[test]

@@ -1,0 +1,396 @@
+//! The time and energy model: what each step would cost on silicon.
+//!
+//! Counts come from the emulator, exactly, per core and per step: neuron
+//! updates (active and inactive), spikes, synaptic operations, spike
+//! messages sent and received, tile hops east–west and north–south under XY
+//! routing, chip-to-chip link crossings, and one barrier per step. The
+//! profile's [`Costs`] price them.
+//!
+//! Time follows each step through the chip:
+//!
+//! 1. every core updates its neurons: `n × update + active × active extra +
+//!    spikes × spike extra`;
+//! 2. each spike message leaves its core when the update is done, one after
+//!    another (`message_out` apart), and crosses the mesh hop by hop under XY
+//!    routing; a directed link between two tiles passes one message at a time
+//!    (a hop's latency), so messages that share a link queue, first come by
+//!    departure; a hop across a chip border adds the chip link's latency;
+//! 3. a core takes arriving messages in arrival order, after its own update:
+//!    `message_in + synaptic ops of the axon's run × synaptic op` each; host
+//!    spikes are waiting at their cores when the step starts;
+//! 4. the step ends when the last core is done, plus the barrier over the
+//!    tiles in use.
+//!
+//! Energy is the counts times their energies, plus static power times the
+//! modelled time for each chip in use.
+
+use neurite_chip::{ChipProfile, Cost, Costs};
+
+/// Operations counted by the emulator, for one core or summed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Neuron updates (every neuron, every step).
+    pub neuron_updates: u64,
+    /// Updates of neurons with input, bias or a state away from rest.
+    pub active_updates: u64,
+    /// Spikes generated.
+    pub spikes: u64,
+    /// Synapse entries read and accumulated.
+    pub synaptic_ops: u64,
+    /// Spike messages sent (one per neuron and destination core).
+    pub messages_out: u64,
+    /// Spike messages received, host spikes included.
+    pub messages_in: u64,
+    /// Tile hops east–west.
+    pub hops_east_west: u64,
+    /// Tile hops north–south.
+    pub hops_north_south: u64,
+    /// Chip-to-chip links crossed.
+    pub chip_links: u64,
+}
+
+impl std::ops::AddAssign for Counters {
+    fn add_assign(&mut self, o: Self) {
+        self.neuron_updates += o.neuron_updates;
+        self.active_updates += o.active_updates;
+        self.spikes += o.spikes;
+        self.synaptic_ops += o.synaptic_ops;
+        self.messages_out += o.messages_out;
+        self.messages_in += o.messages_in;
+        self.hops_east_west += o.hops_east_west;
+        self.hops_north_south += o.hops_north_south;
+        self.chip_links += o.chip_links;
+    }
+}
+
+/// Energy by class of operation, in picojoules.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Energy {
+    /// Neuron updates, active extras and spikes.
+    pub neurons: f64,
+    /// Synaptic operations.
+    pub synapses: f64,
+    /// Messages sent and received.
+    pub messages: f64,
+    /// Tile hops.
+    pub mesh: f64,
+    /// Chip-to-chip links.
+    pub links: f64,
+    /// Barriers.
+    pub barrier: f64,
+    /// Static power over the modelled time.
+    pub static_power: f64,
+}
+
+impl Energy {
+    /// Names of the classes, in [`Energy::values`] order.
+    pub const CLASSES: [&'static str; 7] = [
+        "neurons", "synapses", "messages", "mesh", "links", "barrier", "static",
+    ];
+
+    /// The classes' energies, in [`Energy::CLASSES`] order.
+    pub fn values(&self) -> [f64; 7] {
+        [
+            self.neurons,
+            self.synapses,
+            self.messages,
+            self.mesh,
+            self.links,
+            self.barrier,
+            self.static_power,
+        ]
+    }
+
+    /// Sum of all classes.
+    pub fn total(&self) -> f64 {
+        self.values().iter().sum()
+    }
+
+    /// Dynamic energy of a core's counts (no barrier, no static power).
+    pub fn of(counts: &Counters, costs: &Costs) -> Self {
+        let e = |c: Cost, n: u64| c.energy_pj * n as f64;
+        Self {
+            neurons: e(costs.neuron_update, counts.neuron_updates)
+                + e(costs.neuron_active, counts.active_updates)
+                + e(costs.neuron_spike, counts.spikes),
+            synapses: e(costs.synaptic_op, counts.synaptic_ops),
+            messages: e(costs.message_out, counts.messages_out)
+                + e(costs.message_in, counts.messages_in),
+            mesh: e(costs.hop_east_west, counts.hops_east_west)
+                + e(costs.hop_north_south, counts.hops_north_south),
+            links: e(costs.chip_link, counts.chip_links),
+            barrier: 0.0,
+            static_power: 0.0,
+        }
+    }
+}
+
+impl std::ops::AddAssign for Energy {
+    fn add_assign(&mut self, o: Self) {
+        self.neurons += o.neurons;
+        self.synapses += o.synapses;
+        self.messages += o.messages;
+        self.mesh += o.mesh;
+        self.links += o.links;
+        self.barrier += o.barrier;
+        self.static_power += o.static_power;
+    }
+}
+
+/// One modelled step.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepRecord {
+    /// Step number.
+    pub step: u64,
+    /// Modelled chip time of the step, barrier included, in nanoseconds.
+    pub time_ns: f64,
+    /// Energy of the step by class.
+    pub energy: Energy,
+    /// Counts of the step, all cores.
+    pub counts: Counters,
+}
+
+/// A core's totals over the modelled steps.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct CoreTotals {
+    /// Physical location of the core.
+    pub location: u32,
+    /// Counts.
+    pub counts: Counters,
+    /// Dynamic energy charged to the core (its updates, its synaptic
+    /// operations, the messages it sends and receives, the hops and links of
+    /// the messages it sends).
+    pub energy: Energy,
+    /// Time the core was busy, summed over steps, in nanoseconds.
+    pub busy_ns: f64,
+}
+
+/// Where a core sits, for routes.
+#[derive(Debug, Clone, Copy)]
+struct Place {
+    tile_x: u32,
+    tile_y: u32,
+    chip_x: u32,
+    chip_y: u32,
+}
+
+/// The model's state: the cost table, the chip's geometry, and the record.
+#[derive(Debug)]
+pub struct Model {
+    costs: Costs,
+    places: Vec<Place>,
+    tiles_x: u32,
+    tiles_per_chip: (u32, u32),
+    tiles_in_use: u32,
+    chips_in_use: u32,
+    /// The barrier over the tiles in use, the same every step.
+    barrier: Cost,
+    /// Per directed link (tile × 4 directions): the step it was last used
+    /// in, and when it is free again.
+    links: Vec<(u64, f64)>,
+    steps: Vec<StepRecord>,
+    cores: Vec<CoreTotals>,
+    // Scratch, reused every step.
+    ready: Vec<f64>,
+    sent_so_far: Vec<u32>,
+    arrivals: Vec<(u32, f64, u32)>,
+}
+
+/// Directions of a link out of a tile.
+const EAST: usize = 0;
+const WEST: usize = 1;
+const NORTH: usize = 2;
+const SOUTH: usize = 3;
+
+impl Model {
+    pub(crate) fn new(chip: &ChipProfile, locations: &[u32], costs: Costs) -> Self {
+        let places: Vec<Place> = locations
+            .iter()
+            .map(|&l| {
+                let at = chip.location(l);
+                let (tile_x, tile_y) = chip.global_tile(at);
+                Place {
+                    tile_x,
+                    tile_y,
+                    chip_x: at.chip % chip.chips.x.max(1),
+                    chip_y: at.chip / chip.chips.x.max(1),
+                }
+            })
+            .collect();
+        let mut tiles: Vec<(u32, u32)> = places.iter().map(|p| (p.tile_x, p.tile_y)).collect();
+        tiles.sort_unstable();
+        tiles.dedup();
+        let mut chips: Vec<(u32, u32)> = places.iter().map(|p| (p.chip_x, p.chip_y)).collect();
+        chips.sort_unstable();
+        chips.dedup();
+        let tiles_x = chip.chips.x * chip.mesh.tiles_x;
+        let all_tiles = (tiles_x * chip.chips.y * chip.mesh.tiles_y) as usize;
+        Self {
+            barrier: costs.barrier_cost(tiles.len() as u32),
+            costs,
+            tiles_x,
+            tiles_per_chip: (chip.mesh.tiles_x.max(1), chip.mesh.tiles_y.max(1)),
+            tiles_in_use: tiles.len() as u32,
+            chips_in_use: chips.len() as u32,
+            links: vec![(0, 0.0); all_tiles * 4],
+            steps: Vec::new(),
+            cores: locations
+                .iter()
+                .map(|&location| CoreTotals {
+                    location,
+                    ..CoreTotals::default()
+                })
+                .collect(),
+            ready: vec![0.0; places.len()],
+            sent_so_far: vec![0; places.len()],
+            arrivals: Vec::new(),
+            places,
+        }
+    }
+
+    /// The cost table in use.
+    pub fn costs(&self) -> &Costs {
+        &self.costs
+    }
+
+    /// Every modelled step, in order.
+    pub fn steps(&self) -> &[StepRecord] {
+        &self.steps
+    }
+
+    /// Each core's totals, in Program order.
+    pub fn cores(&self) -> &[CoreTotals] {
+        &self.cores
+    }
+
+    /// Tiles holding at least one core of the Program.
+    pub fn tiles_in_use(&self) -> u32 {
+        self.tiles_in_use
+    }
+
+    /// Chips holding at least one core of the Program.
+    pub fn chips_in_use(&self) -> u32 {
+        self.chips_in_use
+    }
+
+    /// Hops east–west, north–south and chip links from core `a` to core `b`.
+    pub(crate) fn route(&self, a: u32, b: u32) -> (u32, u32, u32) {
+        let (p, q) = (self.places[a as usize], self.places[b as usize]);
+        (
+            p.tile_x.abs_diff(q.tile_x),
+            p.tile_y.abs_diff(q.tile_y),
+            p.chip_x.abs_diff(q.chip_x) + p.chip_y.abs_diff(q.chip_y),
+        )
+    }
+
+    /// Models one step. `counts` holds each core's counts of the step (hops
+    /// and links are filled in here); `messages` the spike messages in
+    /// sending order as (source core, destination core, destination axon);
+    /// `host` the host spikes as (destination core, axon); `entries` gives
+    /// the synapse entries of an axon.
+    pub(crate) fn record(
+        &mut self,
+        step: u64,
+        counts: &mut [Counters],
+        messages: &[(u32, u32, u32)],
+        host: &[(u32, u32)],
+        entries: impl Fn(u32, u32) -> u32,
+    ) {
+        let c = &self.costs;
+        let t = |cost: Cost, n: u64| cost.time_ns * n as f64;
+        for (k, counts) in counts.iter().enumerate() {
+            self.ready[k] = t(c.neuron_update, counts.neuron_updates)
+                + t(c.neuron_active, counts.active_updates)
+                + t(c.neuron_spike, counts.spikes);
+            self.sent_so_far[k] = 0;
+        }
+        self.arrivals.clear();
+        for &(dst, axon) in host {
+            self.arrivals.push((dst, 0.0, entries(dst, axon)));
+        }
+        let message_out = c.message_out.time_ns;
+        for &(src, dst, axon) in messages {
+            let s = src as usize;
+            self.sent_so_far[s] += 1;
+            let mut time = self.ready[s] + f64::from(self.sent_so_far[s]) * message_out;
+            let (east_west, north_south, chip_links) = self.route(src, dst);
+            counts[s].hops_east_west += u64::from(east_west);
+            counts[s].hops_north_south += u64::from(north_south);
+            counts[s].chip_links += u64::from(chip_links);
+            time = self.travel(step, src, dst, time);
+            self.arrivals.push((dst, time, entries(dst, axon)));
+        }
+        // Each core takes its messages in arrival order, after its update
+        // (equal arrivals may go in any order: the sums are the same).
+        self.arrivals
+            .sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
+        let c = &self.costs;
+        for &(dst, arrival, synapses) in &self.arrivals {
+            let free = &mut self.ready[dst as usize];
+            *free = free.max(arrival)
+                + c.message_in.time_ns
+                + f64::from(synapses) * c.synaptic_op.time_ns;
+        }
+        let mut energy = Energy::default();
+        let mut total = Counters::default();
+        let mut slowest = 0.0f64;
+        for (k, counts) in counts.iter().enumerate() {
+            let core_energy = Energy::of(counts, c);
+            let core = &mut self.cores[k];
+            core.counts += *counts;
+            core.energy += core_energy;
+            core.busy_ns += self.ready[k];
+            energy += core_energy;
+            total += *counts;
+            slowest = slowest.max(self.ready[k]);
+        }
+        let barrier = self.barrier;
+        let time_ns = slowest + barrier.time_ns;
+        energy.barrier = barrier.energy_pj;
+        // mW × ns = pJ.
+        energy.static_power = c.static_power_mw * f64::from(self.chips_in_use) * time_ns;
+        self.steps.push(StepRecord {
+            step,
+            time_ns,
+            energy,
+            counts: total,
+        });
+    }
+
+    /// Sends a message leaving `src` at `time` to `dst`, east–west first,
+    /// taking each directed link when it is free; returns the arrival time.
+    fn travel(&mut self, step: u64, src: u32, dst: u32, mut time: f64) -> f64 {
+        let (p, q) = (self.places[src as usize], self.places[dst as usize]);
+        let (mut x, mut y) = (p.tile_x, p.tile_y);
+        let c = &self.costs;
+        let (chip_w, chip_h) = self.tiles_per_chip;
+        while (x, y) != (q.tile_x, q.tile_y) {
+            let (direction, next, hop, crosses) = if x != q.tile_x {
+                let next_x = if q.tile_x > x { x + 1 } else { x - 1 };
+                let direction = if q.tile_x > x { EAST } else { WEST };
+                (
+                    direction,
+                    (next_x, y),
+                    c.hop_east_west,
+                    x / chip_w != next_x / chip_w,
+                )
+            } else {
+                let next_y = if q.tile_y > y { y + 1 } else { y - 1 };
+                let direction = if q.tile_y > y { SOUTH } else { NORTH };
+                (
+                    direction,
+                    (x, next_y),
+                    c.hop_north_south,
+                    y / chip_h != next_y / chip_h,
+                )
+            };
+            let link = &mut self.links[(y * self.tiles_x + x) as usize * 4 + direction];
+            let free_at = if link.0 == step { link.1 } else { 0.0 };
+            time =
+                time.max(free_at) + hop.time_ns + if crosses { c.chip_link.time_ns } else { 0.0 };
+            *link = (step, time);
+            (x, y) = next;
+        }
+        time
+    }
+}

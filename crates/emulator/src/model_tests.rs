@@ -1,0 +1,216 @@
+//! The time and energy model against counts, times and energies derived by
+//! hand, with Loihi 1's cost table (Davies et al. 2018, Table 2):
+//! neuron update 52 pJ / 5.3 ns (+29 pJ / +3.1 ns when active), synaptic op
+//! 23.6 pJ / 3.5 ns, message out 1.7 pJ / 2.1 ns, message in free, hops
+//! 3.0 pJ / 4.1 ns east–west and 4.0 pJ / 6.5 ns north–south, barrier
+//! 113 ns over one tile, static power 104 mW per chip.
+
+use neurite_chip::{ChipProfile, Costs};
+use neurite_program::*;
+
+use crate::Emulator;
+use crate::model::Counters;
+
+fn profile(vth: u32) -> NeuronProfile {
+    NeuronProfile {
+        model: NeuronModel::Lif,
+        du: 4095,
+        dv: 4095,
+        vth,
+        refractory: 0,
+    }
+}
+
+fn neurons(n: usize, bias: i16) -> Neurons {
+    Neurons {
+        profile: vec![ProfileId(0); n],
+        bias_mant: vec![bias; n],
+        bias_exp: vec![0; n],
+        u: vec![0; n],
+        v: vec![0; n],
+    }
+}
+
+fn group() -> SynapseGroup {
+    SynapseGroup {
+        weight_exp: 0,
+        num_weight_bits: 8,
+        sign_mode: SignMode::Excitatory,
+    }
+}
+
+fn synapse(target: u32) -> Synapse {
+    Synapse {
+        target: NeuronId(target),
+        weight: 1,
+        delay: 0,
+        group: GroupId(0),
+    }
+}
+
+/// Core 0 (at `from`): `n` neurons with bias 100 and threshold 1: they spike
+/// every step (v = 100 > 64). Each sends one message to core 1 (at `to`),
+/// whose axon k holds one synapse onto its only neuron (threshold high).
+fn sender_receiver(n: usize, from: u32, to: u32) -> Program {
+    let sender = Core {
+        location: from,
+        profiles: vec![profile(1)],
+        neurons: neurons(n, 100),
+        groups: vec![],
+        axons: vec![],
+        synapses: vec![],
+        routes: (0..n as u32).map(|i| Run { start: i, len: 1 }).collect(),
+        destinations: (0..n as u32)
+            .map(|k| AxonAddress {
+                core: CoreId(1),
+                axon: AxonId(k),
+            })
+            .collect(),
+    };
+    let receiver = Core {
+        location: to,
+        profiles: vec![profile(131_071)],
+        neurons: neurons(1, 0),
+        groups: vec![group()],
+        axons: (0..n as u32).map(|k| Run { start: k, len: 1 }).collect(),
+        synapses: (0..n).map(|_| synapse(0)).collect(),
+        routes: vec![Run::default()],
+        destinations: vec![],
+    };
+    let mut program = Program::empty("loihi1");
+    program.cores = vec![sender, receiver];
+    program
+}
+
+fn run(program: &Program, steps: u64) -> Emulator {
+    let chip = ChipProfile::loihi1();
+    let mut emulator = Emulator::new(program, &chip).expect("valid");
+    emulator.enable_model(Costs::loihi1());
+    for _ in 0..steps {
+        emulator.step();
+    }
+    emulator
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() < 1e-6 * b.abs().max(1.0)
+}
+
+#[test]
+fn counts_hops_time_and_energy_of_one_message() {
+    // Core 0 at tile (0,0), core 1 at location 3·4 = tile (3,0): three hops
+    // east, one tile of four cores... two tiles in use.
+    let emulator = run(&sender_receiver(1, 0, 12), 1);
+    let model = emulator.model().expect("enabled");
+    let step = model.steps()[0];
+    assert_eq!(
+        step.counts,
+        Counters {
+            neuron_updates: 2,
+            active_updates: 1, // the biased sender; the receiver is at rest
+            spikes: 1,
+            synaptic_ops: 1,
+            messages_out: 1,
+            messages_in: 1,
+            hops_east_west: 3,
+            hops_north_south: 0,
+            chip_links: 0,
+        }
+    );
+    // Time: sender update 5.3 + 3.1 = 8.4; the message leaves at 8.4 + 2.1 =
+    // 10.5, crosses 3 hops: 10.5 + 12.3 = 22.8; the receiver (done updating
+    // at 5.3) takes it: 22.8 + 3.5 = 26.3. Barrier over 2 tiles:
+    // 113 + (1/31)·352 = 124.3548...
+    let barrier = 113.0 + 352.0 / 31.0;
+    assert!(close(step.time_ns, 26.3 + barrier), "{}", step.time_ns);
+    // Energy: neurons 2·52 + 29 = 133; synapses 23.6; messages 1.7; mesh 9;
+    // static 104 mW × t ns = 104·t pJ.
+    let e = step.energy;
+    assert!(close(e.neurons, 133.0) && close(e.synapses, 23.6) && close(e.messages, 1.7));
+    assert!(close(e.mesh, 9.0) && e.links == 0.0 && e.barrier == 0.0);
+    assert!(close(e.static_power, 104.0 * step.time_ns));
+    assert!(close(
+        e.total(),
+        133.0 + 23.6 + 1.7 + 9.0 + 104.0 * step.time_ns
+    ));
+    // Per core: the sender pays its update, its message and the hops; the
+    // receiver its update and the synaptic op.
+    let cores = model.cores();
+    assert!(close(cores[0].energy.total(), 81.0 + 1.7 + 9.0));
+    assert!(close(cores[1].energy.total(), 52.0 + 23.6));
+    assert_eq!(emulator.totals(), step.counts);
+}
+
+#[test]
+fn north_south_hops_and_chip_links_are_counted() {
+    // Two chips side by side: core 0 on chip 0 tile (7,0); core 1 on chip 1
+    // tile (0,1): one east–west hop across the border, one north–south.
+    let mut chip = ChipProfile::loihi1();
+    chip.chips.x = 2;
+    let from = 7 * 4;
+    let to = 128 + 8 * 4;
+    let mut program = sender_receiver(1, from, to);
+    program.chip = chip.name.clone();
+    let mut emulator = Emulator::new(&program, &chip).expect("valid");
+    emulator.enable_model(Costs::loihi1());
+    emulator.step();
+    let step = emulator.model().expect("enabled").steps()[0];
+    assert_eq!(
+        (
+            step.counts.hops_east_west,
+            step.counts.hops_north_south,
+            step.counts.chip_links
+        ),
+        (1, 1, 1)
+    );
+    // Time: 8.4 + 2.1 + (4.1 + 65 link) + 6.5 = 86.1, then the synaptic op:
+    // 89.6; two chips in use: static power counts twice.
+    let t = step.time_ns - (113.0 + 352.0 / 31.0);
+    assert!(close(t, 89.6), "{t}");
+    assert!(close(step.energy.links, 40.0));
+    assert!(close(step.energy.static_power, 2.0 * 104.0 * step.time_ns));
+}
+
+#[test]
+fn messages_sharing_a_link_queue() {
+    // n messages leave 2.1 ns apart but a hop takes 4.1 ns: from the second
+    // on, each waits for the link. Message k (1-based) leaves at
+    // 8.4 + 2.1k; the first arrives at 10.5 + 4.1 = 14.6 and each next one
+    // 4.1 ns later: the last at 14.6 + 4.1(n − 1). The receiver (3.5 ns per
+    // message) keeps up, so it finishes at 18.1 + 4.1(n − 1).
+    let time_of = |n: usize| {
+        let emulator = run(&sender_receiver(n, 0, 4), 1);
+        let step = emulator.model().expect("enabled").steps()[0];
+        assert_eq!(step.counts.messages_out, n as u64);
+        step.time_ns - (113.0 + 352.0 / 31.0)
+    };
+    for n in [1usize, 5, 20] {
+        // The sender updates n neurons: 8.4n before the first message leaves.
+        let expected = 8.4 * n as f64 + 2.1 + 4.1 * n as f64 + 3.5;
+        assert!(
+            close(time_of(n), expected),
+            "n {n}: {} vs {expected}",
+            time_of(n)
+        );
+    }
+    // Without contention the same messages would take 8.4n + 2.1n + 4.1 + 3.5.
+    let n = 20.0;
+    assert!(time_of(20) > 8.4 * n + 2.1 * n + 4.1 + 3.5);
+}
+
+#[test]
+fn cores_of_one_tile_exchange_messages_without_hops() {
+    let emulator = run(&sender_receiver(3, 0, 1), 2);
+    let model = emulator.model().expect("enabled");
+    assert_eq!(model.tiles_in_use(), 1);
+    for step in model.steps() {
+        assert_eq!(step.counts.hops_east_west + step.counts.hops_north_south, 0);
+        assert_eq!(step.counts.messages_out, 3);
+    }
+    // The senders update in 3 · 8.4 = 25.2 ns; messages leave at 27.3,
+    // 29.4 and 31.5 and arrive at once; the receiver takes the first at
+    // 27.3 and each needs 3.5 ns, so it is done at 27.3 + 3 · 3.5 = 37.8.
+    // Barrier over one tile: 113 ns.
+    let step = model.steps()[0];
+    assert!(close(step.time_ns, 37.8 + 113.0), "{}", step.time_ns);
+}
