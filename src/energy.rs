@@ -237,6 +237,8 @@ impl EnergyReport {
                     "active_updates": t.counts.active_updates,
                     "spikes": t.counts.spikes,
                     "synaptic_ops": t.counts.synaptic_ops,
+                    "sparse_synaptic_ops": t.counts.sparse_synaptic_ops,
+                    "convolutional_synaptic_ops": t.counts.convolutional_synaptic_ops,
                     "messages_out": t.counts.messages_out,
                     "messages_in": t.counts.messages_in,
                     "hops_east_west": t.counts.hops_east_west,

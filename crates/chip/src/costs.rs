@@ -54,8 +54,15 @@ pub struct Costs {
     pub neuron_active: Cost,
     /// Added when the neuron fires.
     pub neuron_spike: Cost,
-    /// One synapse entry read and accumulated.
+    /// One synapse entry read and accumulated (of a dense matrix; also
+    /// of other kinds when the table gives them no cost of their own).
     pub synaptic_op: Cost,
+    /// One synapse entry of a list of synapses, if priced apart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub synaptic_op_sparse: Option<Cost>,
+    /// One synapse entry of a convolution's kernel, if priced apart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub synaptic_op_convolutional: Option<Cost>,
     /// One synaptic weight updated by learning.
     pub synaptic_update: Cost,
     /// One spike message sent (one per neuron and destination core).
@@ -96,6 +103,8 @@ impl Costs {
             neuron_active: Cost::new(29.0, 3.1),
             neuron_spike: Cost::default(),
             synaptic_op: Cost::new(23.6, 3.5),
+            synaptic_op_sparse: None,
+            synaptic_op_convolutional: None,
             synaptic_update: Cost::new(120.0, 6.1),
             message_out: Cost::new(1.7, 2.1),
             message_in: Cost::default(),
@@ -124,7 +133,8 @@ impl Costs {
     /// one 0 pJ / 16 ns; a (dense) synaptic operation 35.5 pJ / 3.8 ns; hops
     /// 3.0 pJ / 4.1 ns east–west and 4.2 pJ / 6.5 ns north–south; barriers of
     /// 0.6, 1.0, 1.4 and 1.8 µs for 1, 2–3, 4–28 and 29 or more tiles; no
-    /// static power.
+    /// static power. Sparse synaptic operations cost 33.6 pJ / 4.7 ns and
+    /// convolutional ones 24.0 pJ / 3.1 ns.
     pub fn loihi1_sanafe() -> Self {
         let step = |tiles: u32, time_ns: f64| BarrierPoint {
             tiles,
@@ -137,6 +147,8 @@ impl Costs {
             neuron_active: Cost::new(21.6, 3.7),
             neuron_spike: Cost::new(69.3, 30.0),
             synaptic_op: Cost::new(35.5, 3.8),
+            synaptic_op_sparse: Some(Cost::new(33.6, 4.7)),
+            synaptic_op_convolutional: Some(Cost::new(24.0, 3.1)),
             synaptic_update: Cost::default(),
             message_out: Cost::new(111.0, 5.1),
             message_in: Cost::new(0.0, 16.0),
@@ -170,6 +182,8 @@ impl Costs {
             neuron_active: Cost::new(2.1, 1.55),
             neuron_spike: Cost::default(),
             synaptic_op: Cost::new(4.2, 1.75),
+            synaptic_op_sparse: None,
+            synaptic_op_convolutional: None,
             synaptic_update: Cost::new(20.0, 3.05),
             message_out: Cost::new(0.4, 0.21),
             message_in: Cost::default(),
@@ -189,6 +203,16 @@ impl Costs {
             ],
             static_power_mw: 104.0,
         }
+    }
+
+    /// The cost of one synaptic operation of each kind: dense, sparse,
+    /// convolutional.
+    pub fn synaptic_ops(&self) -> [Cost; 3] {
+        [
+            self.synaptic_op,
+            self.synaptic_op_sparse.unwrap_or(self.synaptic_op),
+            self.synaptic_op_convolutional.unwrap_or(self.synaptic_op),
+        ]
     }
 
     /// The cost of one barrier over `tiles` tiles.
@@ -228,6 +252,8 @@ impl Costs {
             ("neuron_active", self.neuron_active),
             ("neuron_spike", self.neuron_spike),
             ("synaptic_op", self.synaptic_op),
+            ("synaptic_op_sparse", self.synaptic_ops()[1]),
+            ("synaptic_op_convolutional", self.synaptic_ops()[2]),
             ("synaptic_update", self.synaptic_update),
             ("message_out", self.message_out),
             ("message_in", self.message_in),

@@ -2,10 +2,10 @@
 
 use std::collections::HashMap;
 
-use neurite_net::{Model, Network};
+use neurite_net::{ConnectivityKind, Model, Network};
 use neurite_program::{
     AxonAddress, AxonId, Core, CoreId, GroupId, InputPort, NeuronAddress, NeuronId, NeuronProfile,
-    Neurons, PopulationMap, ProfileId, Program, Run, Synapse, SynapseGroup,
+    Neurons, PopulationMap, ProfileId, Program, Run, Synapse, SynapseGroup, SynapseKind,
 };
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
@@ -217,6 +217,11 @@ fn core_tables(
             weight_exp: projection.weight_exp,
             num_weight_bits: projection.num_weight_bits,
             sign_mode: program_sign_mode(info[j as usize].sign_mode),
+            kind: match projection.kind {
+                ConnectivityKind::Dense => SynapseKind::Dense,
+                ConnectivityKind::Sparse => SynapseKind::Sparse,
+                ConnectivityKind::Convolutional => SynapseKind::Convolutional,
+            },
         });
     }
     for &sid in &slot_sources {

@@ -3,7 +3,16 @@
 //! until the step it arrives.
 
 use bitvec::vec::BitVec;
-use neurite_program::{AxonAddress, Core, Run};
+use neurite_program::{AxonAddress, Core, Run, SynapseKind};
+
+/// Position of a synapse kind in per-kind tables: dense, sparse, convolutional.
+pub(crate) fn kind_index(kind: SynapseKind) -> usize {
+    match kind {
+        SynapseKind::Dense => 0,
+        SynapseKind::Sparse => 1,
+        SynapseKind::Convolutional => 2,
+    }
+}
 
 use crate::Var;
 use crate::neuron::{LifConstants, apply_weight_exp, lif_step};
@@ -28,6 +37,8 @@ struct Entry {
 #[derive(Debug)]
 struct Group {
     weight_exp: i8,
+    /// Index of the group's kind: dense 0, sparse 1, convolutional 2.
+    kind: usize,
     /// Segments of this group hit during the current step (negative exponent
     /// only: their sums must be formed before the shift rounds them).
     pending: Vec<u32>,
@@ -46,8 +57,11 @@ pub(crate) struct CoreState {
     spike_counts: Vec<u64>,
     /// Per axon, its segments.
     axons: Vec<Run>,
-    /// Per axon, the synapse entries of its run (synaptic operations per spike).
-    axon_entries: Vec<u32>,
+    /// Per axon, the synapse entries of its run by kind (dense, sparse,
+    /// convolutional): the synaptic operations a spike on it costs.
+    axon_entries: Vec<[u32; 3]>,
+    /// Synaptic operations of the step by kind.
+    ops_by_kind: [u64; 3],
     segments: Vec<Segment>,
     entries: Vec<Entry>,
     groups: Vec<Group>,
@@ -95,6 +109,7 @@ impl CoreState {
             .iter()
             .map(|g| Group {
                 weight_exp: g.weight_exp,
+                kind: kind_index(g.kind),
                 pending: Vec::new(),
             })
             .collect();
@@ -143,7 +158,18 @@ impl CoreState {
 
         Self {
             location: core.location,
-            axon_entries: core.axons.iter().map(|run| run.len).collect(),
+            axon_entries: core
+                .axons
+                .iter()
+                .map(|run| {
+                    let mut by_kind = [0u32; 3];
+                    for s in &core.synapses[run.range()] {
+                        by_kind[kind_index(core.groups[usize::from(s.group.0)].kind)] += 1;
+                    }
+                    by_kind
+                })
+                .collect(),
+            ops_by_kind: [0; 3],
             n,
             constants,
             u: neurons.u.clone(),
@@ -227,21 +253,27 @@ impl CoreState {
         }
     }
 
-    /// Synapse entries read when `axon` receives a spike.
-    pub(crate) fn axon_entries(&self, axon: u32) -> u32 {
+    /// Synapse entries read, by kind, when `axon` receives a spike.
+    pub(crate) fn axon_entries(&self, axon: u32) -> [u32; 3] {
         self.axon_entries[axon as usize]
+    }
+
+    /// Synaptic operations of the last delivery by kind (dense, sparse,
+    /// convolutional).
+    pub(crate) fn ops_by_kind(&self) -> [u64; 3] {
+        self.ops_by_kind
     }
 
     /// Step 3: reads the synapse runs of the axons hit at step `t` and adds
     /// their contributions to the ring. Returns the synapse entries read.
     pub(crate) fn deliver(&mut self, t: u64, inbox: &[u32]) -> u64 {
-        let mut events = 0u64;
+        self.ops_by_kind = [0; 3];
         for &axon in inbox {
             let run = self.axons[axon as usize];
             for s in run.range() {
                 let segment = self.segments[s];
-                events += u64::from(segment.end - segment.start);
                 let group = &mut self.groups[usize::from(segment.group)];
+                self.ops_by_kind[group.kind] += u64::from(segment.end - segment.start);
                 if group.weight_exp < 0 {
                     if group.pending.is_empty() {
                         self.active_groups.push(segment.group);
@@ -263,7 +295,7 @@ impl CoreState {
         // Hand the buffer back so its capacity is reused next step.
         active.clear();
         self.active_groups = active;
-        events
+        self.ops_by_kind.iter().sum()
     }
 
     /// Sums one negative-exponent group's contributions of this step per

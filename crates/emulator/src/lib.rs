@@ -270,6 +270,9 @@ impl Emulator {
             .zip(&mut self.step_counts)
         {
             counts.synaptic_ops = core.deliver(t, inbox);
+            let [_, sparse, convolutional] = core.ops_by_kind();
+            counts.sparse_synaptic_ops = sparse;
+            counts.convolutional_synaptic_ops = convolutional;
             counts.messages_in = inbox.len() as u64;
             inbox.clear();
         }

@@ -35,8 +35,12 @@ pub struct Counters {
     pub active_updates: u64,
     /// Spikes generated.
     pub spikes: u64,
-    /// Synapse entries read and accumulated.
+    /// Synapse entries read and accumulated, all kinds.
     pub synaptic_ops: u64,
+    /// Of those, entries of sparse groups (lists of synapses).
+    pub sparse_synaptic_ops: u64,
+    /// Of those, entries of convolutional groups.
+    pub convolutional_synaptic_ops: u64,
     /// Spike messages sent (one per neuron and destination core).
     pub messages_out: u64,
     /// Spike messages received, host spikes included.
@@ -55,6 +59,8 @@ impl std::ops::AddAssign for Counters {
         self.active_updates += o.active_updates;
         self.spikes += o.spikes;
         self.synaptic_ops += o.synaptic_ops;
+        self.sparse_synaptic_ops += o.sparse_synaptic_ops;
+        self.convolutional_synaptic_ops += o.convolutional_synaptic_ops;
         self.messages_out += o.messages_out;
         self.messages_in += o.messages_in;
         self.hops_east_west += o.hops_east_west;
@@ -113,7 +119,13 @@ impl Energy {
             neurons: e(costs.neuron_update, counts.neuron_updates)
                 + e(costs.neuron_active, counts.active_updates)
                 + e(costs.neuron_spike, counts.spikes),
-            synapses: e(costs.synaptic_op, counts.synaptic_ops),
+            synapses: {
+                let [dense, sparse, convolutional] = costs.synaptic_ops();
+                let other = counts.sparse_synaptic_ops + counts.convolutional_synaptic_ops;
+                e(dense, counts.synaptic_ops - other)
+                    + e(sparse, counts.sparse_synaptic_ops)
+                    + e(convolutional, counts.convolutional_synaptic_ops)
+            },
             messages: e(costs.message_out, counts.messages_out)
                 + e(costs.message_in, counts.messages_in),
             mesh: e(costs.hop_east_west, counts.hops_east_west)
@@ -193,7 +205,8 @@ pub struct Model {
     // Scratch, reused every step.
     ready: Vec<f64>,
     sent_so_far: Vec<u32>,
-    arrivals: Vec<(u32, f64, u32)>,
+    /// (destination core, arrival time, synaptic work in ns).
+    arrivals: Vec<(u32, f64, f64)>,
 }
 
 /// Directions of a link out of a tile.
@@ -287,15 +300,21 @@ impl Model {
     /// and links are filled in here); `messages` the spike messages in
     /// sending order as (source core, destination core, destination axon);
     /// `host` the host spikes as (destination core, axon); `entries` gives
-    /// the synapse entries of an axon.
+    /// the synapse entries of an axon by kind (dense, sparse, convolutional).
     pub(crate) fn record(
         &mut self,
         step: u64,
         counts: &mut [Counters],
         messages: &[(u32, u32, u32)],
         host: &[(u32, u32)],
-        entries: impl Fn(u32, u32) -> u32,
+        entries: impl Fn(u32, u32) -> [u32; 3],
     ) {
+        let [dense, sparse, convolutional] = self.costs.synaptic_ops();
+        let synaptic_time = |e: [u32; 3]| {
+            f64::from(e[0]) * dense.time_ns
+                + f64::from(e[1]) * sparse.time_ns
+                + f64::from(e[2]) * convolutional.time_ns
+        };
         let c = &self.costs;
         let t = |cost: Cost, n: u64| cost.time_ns * n as f64;
         for (k, counts) in counts.iter().enumerate() {
@@ -306,7 +325,8 @@ impl Model {
         }
         self.arrivals.clear();
         for &(dst, axon) in host {
-            self.arrivals.push((dst, 0.0, entries(dst, axon)));
+            self.arrivals
+                .push((dst, 0.0, synaptic_time(entries(dst, axon))));
         }
         let message_out = c.message_out.time_ns;
         for &(src, dst, axon) in messages {
@@ -318,18 +338,17 @@ impl Model {
             counts[s].hops_north_south += u64::from(north_south);
             counts[s].chip_links += u64::from(chip_links);
             time = self.travel(step, src, dst, time);
-            self.arrivals.push((dst, time, entries(dst, axon)));
+            self.arrivals
+                .push((dst, time, synaptic_time(entries(dst, axon))));
         }
         // Each core takes its messages in arrival order, after its update
         // (equal arrivals may go in any order: the sums are the same).
         self.arrivals
             .sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
         let c = &self.costs;
-        for &(dst, arrival, synapses) in &self.arrivals {
+        for &(dst, arrival, synaptic) in &self.arrivals {
             let free = &mut self.ready[dst as usize];
-            *free = free.max(arrival)
-                + c.message_in.time_ns
-                + f64::from(synapses) * c.synaptic_op.time_ns;
+            *free = free.max(arrival) + c.message_in.time_ns + synaptic;
         }
         let mut energy = Energy::default();
         let mut total = Counters::default();

@@ -36,6 +36,7 @@ fn group() -> SynapseGroup {
         weight_exp: 0,
         num_weight_bits: 8,
         sign_mode: SignMode::Excitatory,
+        kind: SynapseKind::Sparse,
     }
 }
 
@@ -110,6 +111,8 @@ fn counts_hops_time_and_energy_of_one_message() {
             active_updates: 1, // the biased sender; the receiver is at rest
             spikes: 1,
             synaptic_ops: 1,
+            sparse_synaptic_ops: 1,
+            convolutional_synaptic_ops: 0,
             messages_out: 1,
             messages_in: 1,
             hops_east_west: 3,
@@ -213,4 +216,31 @@ fn cores_of_one_tile_exchange_messages_without_hops() {
     // Barrier over one tile: 113 ns.
     let step = model.steps()[0];
     assert!(close(step.time_ns, 37.8 + 113.0), "{}", step.time_ns);
+}
+
+#[test]
+fn synaptic_operations_are_priced_by_kind() {
+    // SANA-FE prices a sparse synaptic operation at 33.6 pJ / 4.7 ns and a
+    // dense one at 35.5 pJ / 3.8 ns. One message onto a sparse run, then the
+    // same group marked dense.
+    let chip = ChipProfile::loihi1();
+    let costs = Costs::loihi1_sanafe();
+    let energy_and_time = |kind: SynapseKind| {
+        let mut program = sender_receiver(1, 0, 1);
+        program.cores[1].groups[0].kind = kind;
+        let mut emulator = Emulator::new(&program, &chip).expect("valid");
+        emulator.enable_model(costs.clone());
+        emulator.step();
+        let step = emulator.model().expect("enabled").steps()[0];
+        (
+            step.energy.synapses,
+            step.time_ns,
+            step.counts.sparse_synaptic_ops,
+        )
+    };
+    let (sparse_energy, sparse_time, sparse_ops) = energy_and_time(SynapseKind::Sparse);
+    let (dense_energy, dense_time, dense_ops) = energy_and_time(SynapseKind::Dense);
+    assert!(close(sparse_energy, 33.6) && close(dense_energy, 35.5));
+    assert_eq!((sparse_ops, dense_ops), (1, 0));
+    assert!(close(sparse_time - dense_time, 4.7 - 3.8));
 }

@@ -29,11 +29,13 @@ fn program() -> Program {
                 weight_exp: -1,
                 num_weight_bits: 8,
                 sign_mode: SignMode::Excitatory,
+                kind: SynapseKind::Sparse,
             },
             SynapseGroup {
                 weight_exp: 2,
                 num_weight_bits: 8,
                 sign_mode: SignMode::Excitatory,
+                kind: SynapseKind::Sparse,
             },
         ],
         axons: vec![Run { start: 0, len: 3 }],

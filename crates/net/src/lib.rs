@@ -221,6 +221,20 @@ pub struct Projection {
     pub num_weight_bits: u8,
     /// Sign mode as written; `None` means inferred from the weights.
     pub sign_mode: Option<SignMode>,
+    /// How the connectivity was written: a full matrix or a list of synapses.
+    pub kind: ConnectivityKind,
+}
+
+/// How a projection's connectivity was written; chips and their energy
+/// tables may store and price the kinds differently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectivityKind {
+    /// A full weight matrix (`dense`).
+    Dense,
+    /// A list of synapses (`sparse`, `one_to_one`, `fixed_probability`).
+    Sparse,
+    /// A convolution's shared kernel.
+    Convolutional,
 }
 
 /// Float weights of a projection onto a population in physical units.

@@ -781,6 +781,11 @@ fn projection(
     let from_name = &populations[from].name;
     let to_name = &target.name;
     let mut collected = Collected::default();
+    let kind = if raw.dense.is_some() {
+        crate::ConnectivityKind::Dense
+    } else {
+        crate::ConnectivityKind::Sparse
+    };
     if let Some(dense) = raw.dense {
         let (rows, label) = match dense {
             DenseSource::Inline(rows) => (DenseRows::Inline(rows), "dense".to_string()),
@@ -960,6 +965,7 @@ fn projection(
         weight_exp,
         num_weight_bits,
         sign_mode,
+        kind,
     })
 }
 

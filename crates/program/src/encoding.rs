@@ -20,7 +20,7 @@ use crate::{Program, ValidationError};
 pub const MAGIC: [u8; 8] = *b"NRTPROG\0";
 
 /// Version of the encoding written by this crate; the only one it reads.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 /// Why bytes could not be read as a Program.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

@@ -207,6 +207,17 @@ impl SignMode {
     }
 }
 
+/// How a group's connectivity is stored, which chips price differently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum SynapseKind {
+    /// From a full weight matrix.
+    Dense,
+    /// From a list of synapses.
+    Sparse,
+    /// A convolution's shared kernel.
+    Convolutional,
+}
+
 /// A synapse group: entries with one weight format, whose contributions are
 /// summed per target and delay before the weight exponent is applied (the unit
 /// of accumulation of Lava's `Dense`: one projection's share of a core).
@@ -219,6 +230,8 @@ pub struct SynapseGroup {
     pub num_weight_bits: u8,
     /// Sign mode of the mantissas.
     pub sign_mode: SignMode,
+    /// How the connectivity is stored.
+    pub kind: SynapseKind,
 }
 
 impl SynapseGroup {

@@ -53,8 +53,8 @@ impl Program {
                 };
                 writeln!(
                     out,
-                    "  group {i}: weight_exp {} bits {} {mode}",
-                    g.weight_exp, g.num_weight_bits
+                    "  group {i}: weight_exp {} bits {} {mode} {:?}",
+                    g.weight_exp, g.num_weight_bits, g.kind
                 )?;
             }
             for (a, run) in core.axons.iter().enumerate() {
