@@ -51,19 +51,7 @@ impl CompileArgs {
             "compiled network '{}' for {}: {}",
             network.name, chip.name, compiled.report
         )
-        .and_then(|()| {
-            write!(
-                out,
-                "{}",
-                compiled
-                    .report
-                    .to_text()
-                    .lines()
-                    .skip(1)
-                    .map(|l| format!("  {l}\n"))
-                    .collect::<String>()
-            )
-        })
+        .and_then(|()| write!(out, "{}", report_lines(&compiled.report.to_text())))
         .and_then(|()| {
             if compiled.quantization.is_empty() {
                 Ok(())
@@ -75,4 +63,30 @@ impl CompileArgs {
         .context("cannot write to stdout")?;
         Ok(())
     }
+}
+
+/// The report below its first line, indented, with at most a dozen
+/// projection lines (a large network has thousands; `inspect` shows all).
+fn report_lines(report: &str) -> String {
+    const SHOWN: usize = 12;
+    let mut out = String::new();
+    let mut projections = 0;
+    for line in report.lines().skip(1) {
+        if line.starts_with("projection ") {
+            projections += 1;
+            if projections > SHOWN {
+                continue;
+            }
+        }
+        out.push_str("  ");
+        out.push_str(line);
+        out.push('\n');
+    }
+    if projections > SHOWN {
+        out.push_str(&format!(
+            "  … {} more projections (neurite inspect lists them all)\n",
+            projections - SHOWN
+        ));
+    }
+    out
 }

@@ -24,13 +24,16 @@ impl InspectArgs {
                 let compiled = neurite::compiler::compile(&network, &chip)?;
                 (compiled.program, chip)
             }
-            Loaded::Program(program, chip) => (program, chip),
+            Loaded::Program(program, chip) => {
+                program.validate(&chip)?;
+                (program, chip)
+            }
         };
         let mut out = std::io::stdout().lock();
         let text = format!(
             "program of network '{}' for chip '{}' ({} cores of {})\n\n{}\n{}\n{}\n{}",
             program.notes.network,
-            chip.name,
+            program.chip,
             program.cores.len(),
             chip.total_cores(),
             program.notes.report,

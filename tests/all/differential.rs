@@ -388,13 +388,27 @@ fn tight_chip() -> impl Strategy<Value = ChipProfile> {
                 chip.core.neurons = neurons;
                 chip.core.input_axons = input_axons;
                 chip.core.output_axons = output_axons;
+                // Odd sizes use Loihi 1's synapse memory, even ones Loihi 2's
+                // shared memory; some systems have two chips.
                 if let Some(bits) = bits {
-                    chip.core.memory = neurite::chip::CoreMemory::Synapses {
-                        bits,
-                        block_synapses: 64,
-                        block_overhead_bits: 10,
-                        word_bits: 64,
+                    chip.core.memory = if bits % 2 == 1 {
+                        neurite::chip::CoreMemory::Synapses {
+                            bits,
+                            block_synapses: 64,
+                            block_overhead_bits: 10,
+                            word_bits: 64,
+                        }
+                    } else {
+                        neurite::chip::CoreMemory::Shared {
+                            bytes: bits / 4,
+                            neuron_state_bytes: 12,
+                            word_bits: 32,
+                            run_overhead_bits: 32,
+                        }
                     };
+                }
+                if neurons % 3 == 0 {
+                    chip.chips.x = 2;
                 }
                 chip.core.neuron_profiles = profiles;
                 chip.core.synapse_groups = groups;

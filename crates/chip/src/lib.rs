@@ -33,6 +33,14 @@ pub use memory::{CoreMemory, MemoryUse, SynapseFormat};
 /// offers (Davies et al. 2018: up to 62 delay units with fewer compartments).
 pub const MAX_DELAY_LIMIT: u8 = 62;
 
+/// Most cores a system may have (Hala Point, the largest Loihi system, has
+/// about 140,000).
+pub const MAX_CORES: u64 = 1 << 22;
+
+fn eight() -> u8 {
+    8
+}
+
 /// Names of the built-in profiles, in the order `neurite` lists them.
 pub const BUILTIN_PROFILES: &[&str] = &["loihi2", "loihi1", "loihi1-sanafe"];
 
@@ -114,6 +122,15 @@ pub struct CoreLimits {
     pub memory: CoreMemory,
     /// Largest synaptic delay in timesteps.
     pub max_delay: u8,
+    /// Dendritic accumulator slots per core, when delays share them with
+    /// neurons: a core of n neurons whose longest delay is d uses n × (d + 1).
+    /// Loihi 1 has 8 delay units at its full 1,024 compartments and up to 62
+    /// with fewer; `None` when delays do not limit neurons.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay_slots: Option<u64>,
+    /// Widest weight mantissa, in bits (1..=8).
+    #[serde(default = "eight")]
+    pub max_weight_bits: u8,
     /// Distinct neuron parameter profiles (du, dv, vth, refractory) per core.
     pub neuron_profiles: u32,
     /// Distinct synapse groups (weight exponent, weight bits, sign mode) per core.
@@ -152,7 +169,7 @@ impl Route {
 }
 
 impl ChipProfile {
-    /// A built-in profile by name: `loihi2` or `loihi1`.
+    /// A built-in profile by name: `loihi2`, `loihi1` or `loihi1-sanafe`.
     pub fn builtin(name: &str) -> Result<Self, ChipError> {
         match name {
             "loihi2" => Ok(Self::loihi2()),
@@ -234,6 +251,8 @@ impl ChipProfile {
                     run_overhead_bits: 32,
                 },
                 max_delay: MAX_DELAY_LIMIT,
+                delay_slots: None,
+                max_weight_bits: 8,
                 neuron_profiles: 256,
                 synapse_groups: 256,
             },
@@ -265,6 +284,8 @@ impl ChipProfile {
                     word_bits: 64,
                 },
                 max_delay: MAX_DELAY_LIMIT,
+                delay_slots: Some(1024 * 8),
+                max_weight_bits: 8,
                 neuron_profiles: 32,
                 synapse_groups: 16,
             },
@@ -284,12 +305,15 @@ impl ChipProfile {
 
     /// Chips in the system.
     pub fn chip_count(&self) -> u32 {
-        self.chips.x * self.chips.y
+        self.chips.x.saturating_mul(self.chips.y)
     }
 
     /// Cores on one chip.
     pub fn cores_per_chip(&self) -> u32 {
-        self.mesh.tiles_x * self.mesh.tiles_y * self.mesh.cores_per_tile
+        self.mesh
+            .tiles_x
+            .saturating_mul(self.mesh.tiles_y)
+            .saturating_mul(self.mesh.cores_per_tile)
     }
 
     /// Cores in the system.
@@ -365,10 +389,25 @@ impl ChipProfile {
                 return Err(invalid(field, "must be at least 1".to_string()));
             }
         }
-        if self.total_cores() > u64::from(u32::MAX) {
+        let total = [
+            self.mesh.tiles_x,
+            self.mesh.tiles_y,
+            self.mesh.cores_per_tile,
+            self.chips.x,
+            self.chips.y,
+        ]
+        .iter()
+        .fold(1u128, |n, &d| n.saturating_mul(u128::from(d)));
+        if total > u128::from(MAX_CORES) {
             return Err(invalid(
                 "chips",
-                format!("{} cores in all exceed 2^32", self.total_cores()),
+                format!("and mesh make {total} cores; at most {MAX_CORES} are supported"),
+            ));
+        }
+        if !(1..=8).contains(&self.core.max_weight_bits) {
+            return Err(invalid(
+                "core.max_weight_bits",
+                format!("{} out of range 1..8", self.core.max_weight_bits),
             ));
         }
         if self.core.neurons > 1 << 24 {

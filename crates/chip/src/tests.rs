@@ -218,3 +218,28 @@ fn cost_tables_follow_their_sources() {
             .contains("costs synaptic_op")
     );
 }
+
+#[test]
+fn huge_systems_are_refused_not_overflowed() {
+    let mut chip = ChipProfile::loihi2();
+    chip.mesh.tiles_x = 100_000;
+    chip.mesh.tiles_y = 100_000;
+    let err = chip.validate().unwrap_err().to_string();
+    assert!(err.contains("at most 4194304"), "{err}");
+    chip.mesh.tiles_x = u32::MAX;
+    chip.mesh.tiles_y = u32::MAX;
+    chip.mesh.cores_per_tile = u32::MAX;
+    chip.chips = ChipGrid {
+        x: u32::MAX,
+        y: u32::MAX,
+    };
+    assert!(chip.validate().is_err());
+    let mut chip = ChipProfile::loihi2();
+    chip.core.max_weight_bits = 9;
+    assert!(
+        chip.validate()
+            .unwrap_err()
+            .to_string()
+            .contains("max_weight_bits 9")
+    );
+}

@@ -222,6 +222,7 @@ fn core_tables(
                 ConnectivityKind::Sparse => SynapseKind::Sparse,
                 ConnectivityKind::Convolutional => SynapseKind::Convolutional,
             },
+            max_delay: info[j as usize].max_delay,
         });
     }
     for &sid in &slot_sources {

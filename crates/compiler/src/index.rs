@@ -2,15 +2,23 @@
 
 use neurite_net::{Model, Network, SignMode};
 
-use crate::quantize::{QuantizedWeight, infer_sign_mode, quantize_weight};
+use rayon::prelude::*;
+
+use crate::quantize::{infer_sign_mode, quantize_weight};
 
 /// Facts about one projection the later passes need.
 #[derive(Debug, Clone)]
 pub(crate) struct ProjectionInfo {
     pub(crate) sign_mode: SignMode,
     pub(crate) inferred: bool,
-    /// Largest delay of its synapses.
+    /// Largest delay of the synapses that survive quantization.
     pub(crate) max_delay: u8,
+    /// Quantized mantissa of every synapse (0: dropped).
+    pub(crate) mantissas: Vec<i16>,
+    /// Weights clipped, truncated, and quantized to zero.
+    pub(crate) clipped: u64,
+    pub(crate) truncated: u64,
+    pub(crate) zeroed: u64,
 }
 
 /// Global numbering: every neuron of every population is a source (`sid`,
@@ -89,10 +97,12 @@ impl Incoming {
     }
 }
 
+/// Quantizes every synapse once (projections in parallel) and gathers what
+/// the later passes need.
 pub(crate) fn projection_info(network: &Network) -> Vec<ProjectionInfo> {
     network
         .projections
-        .iter()
+        .par_iter()
         .map(|projection| {
             let (sign_mode, inferred) = match projection.sign_mode {
                 Some(mode) => (mode, false),
@@ -101,33 +111,30 @@ pub(crate) fn projection_info(network: &Network) -> Vec<ProjectionInfo> {
                     true,
                 ),
             };
-            ProjectionInfo {
+            let mut info = ProjectionInfo {
                 sign_mode,
                 inferred,
-                max_delay: projection
-                    .synapses
-                    .iter()
-                    .map(|s| s.delay)
-                    .max()
-                    .unwrap_or(0),
+                max_delay: 0,
+                mantissas: Vec::with_capacity(projection.synapses.len()),
+                clipped: 0,
+                truncated: 0,
+                zeroed: 0,
+            };
+            for synapse in &projection.synapses {
+                let q = quantize_weight(synapse.weight, sign_mode, projection.num_weight_bits);
+                info.clipped += u64::from(q.clipped);
+                info.truncated += u64::from(q.truncated);
+                if q.mantissa == 0 {
+                    // Dropped: its delay needs no room either.
+                    info.zeroed += 1;
+                } else {
+                    info.max_delay = info.max_delay.max(synapse.delay);
+                }
+                info.mantissas.push(q.mantissa);
             }
+            info
         })
         .collect()
-}
-
-/// The quantized weight of synapse `index` of projection `projection`.
-pub(crate) fn quantized(
-    network: &Network,
-    info: &[ProjectionInfo],
-    projection: usize,
-    index: usize,
-) -> QuantizedWeight {
-    let p = &network.projections[projection];
-    quantize_weight(
-        p.synapses[index].weight,
-        info[projection].sign_mode,
-        p.num_weight_bits,
-    )
 }
 
 /// Builds the incoming lists with a counting sort over targets; synapses whose
@@ -139,8 +146,13 @@ pub(crate) fn incoming(
 ) -> Incoming {
     let targets = numbering.targets as usize;
     let mut counts = vec![0u64; targets + 1];
-    let live = |j: usize, k: usize| quantized(network, info, j, k).mantissa != 0;
-    for (j, projection) in network.projections.iter().enumerate() {
+    let live = |j: usize, k: usize| info[j].mantissas[k] != 0;
+    // Projections grouped by target population, so that each group's writes
+    // stay within that population's stretch of the lists (cache-friendly).
+    let mut order: Vec<usize> = (0..network.projections.len()).collect();
+    order.sort_by_key(|&j| network.projections[j].to);
+    for &j in &order {
+        let projection = &network.projections[j];
         let base = numbering.target_base[projection.to] as usize;
         for (k, synapse) in projection.synapses.iter().enumerate() {
             if live(j, k) {
@@ -160,11 +172,12 @@ pub(crate) fn incoming(
         delay: 0,
     };
     let mut entries = vec![placeholder; total];
-    for (j, projection) in network.projections.iter().enumerate() {
+    for &j in &order {
+        let projection = &network.projections[j];
         let base = numbering.target_base[projection.to] as usize;
         let source_base = numbering.source_base[projection.from];
         for (k, synapse) in projection.synapses.iter().enumerate() {
-            let mantissa = quantized(network, info, j, k).mantissa;
+            let mantissa = info[j].mantissas[k];
             if mantissa != 0 {
                 let slot = &mut cursor[base + synapse.post as usize];
                 entries[*slot as usize] = SynapseRef {

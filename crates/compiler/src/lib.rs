@@ -74,6 +74,8 @@ pub enum Limit {
     Profiles,
     /// Synapse groups (projections) per core.
     Groups,
+    /// Delay slots per core: neurons × (longest delay + 1).
+    DelaySlots,
 }
 
 impl Limit {
@@ -92,6 +94,7 @@ impl Limit {
             }
             Limit::Profiles => "share du, dv, vth and refractory values between neurons",
             Limit::Groups => "merge projections that target the same population",
+            Limit::DelaySlots => "shorter delays, or a profile with more delay slots per core",
         }
     }
 }
@@ -105,6 +108,7 @@ impl fmt::Display for Limit {
             Limit::Memory => "bits of memory",
             Limit::Profiles => "parameter profiles",
             Limit::Groups => "synapse groups",
+            Limit::DelaySlots => "delay slots",
         })
     }
 }
@@ -145,14 +149,22 @@ pub enum CompileError {
     },
     /// Output axons stay over the limit however the populations are split.
     #[error(
-        "core {core} needs {count} output axons, chip '{chip}' allows {limit} per core (hint: {})",
+        "a core of population(s) '{populations}' still needs {count} output axons after splitting, chip '{chip}' allows {limit} per core (hint: {})",
         Limit::OutputAxons.hint()
     )]
     OutputAxons {
         chip: String,
-        core: u32,
+        populations: String,
         count: u64,
         limit: u32,
+    },
+    /// A projection asks for wider weights than the chip stores.
+    #[error("projection {projection}: {bits} weight bits exceed chip '{chip}' maximum of {max}")]
+    WeightBits {
+        chip: String,
+        projection: String,
+        bits: u8,
+        max: u8,
     },
     /// A synaptic delay exceeds what the chip supports.
     #[error("projection {projection}: delay {delay} exceeds chip '{chip}' maximum of {max}")]
@@ -368,7 +380,7 @@ pub fn compile(network: &Network, chip: &ChipProfile) -> Result<Compiled, Compil
 }
 
 /// Most partitions tried while bringing output axons within limits.
-const MAX_PARTITIONS: u32 = 8;
+const MAX_PARTITIONS: u32 = 12;
 
 /// Compiles `network` for `chip`.
 pub fn compile_with(
@@ -385,6 +397,14 @@ pub fn compile_with(
     let mut reports = Vec::with_capacity(network.projections.len());
     for (j, projection) in network.projections.iter().enumerate() {
         let label = format!("#{j} '{}'", projection.name);
+        if projection.num_weight_bits > chip.core.max_weight_bits {
+            return Err(CompileError::WeightBits {
+                chip: chip.name.clone(),
+                projection: label,
+                bits: projection.num_weight_bits,
+                max: chip.core.max_weight_bits,
+            });
+        }
         if info[j].max_delay > chip.core.max_delay {
             return Err(CompileError::DelayTooLong {
                 chip: chip.name.clone(),
@@ -393,22 +413,15 @@ pub fn compile_with(
                 max: chip.core.max_delay,
             });
         }
-        let mut report = ProjectionReport {
+        reports.push(ProjectionReport {
             name: label,
             sign_mode: info[j].sign_mode,
             inferred: info[j].inferred,
             synapses: projection.synapses.len() as u64,
-            clipped: 0,
-            truncated: 0,
-            zeroed: 0,
-        };
-        for k in 0..projection.synapses.len() {
-            let q = index::quantized(network, &info, j, k);
-            report.clipped += u64::from(q.clipped);
-            report.truncated += u64::from(q.truncated);
-            report.zeroed += u64::from(q.mantissa == 0);
-        }
-        reports.push(report);
+            clipped: info[j].clipped,
+            truncated: info[j].truncated,
+            zeroed: info[j].zeroed,
+        });
     }
 
     progress.begin("indexing synapses", 1);
@@ -441,19 +454,38 @@ pub fn compile_with(
         repartitions += 1;
         if repartitions >= MAX_PARTITIONS {
             let k = over[0];
+            let mut names: Vec<String> = (partition.first[k]..partition.first[k + 1])
+                .map(|tid| network.populations[numbering.target(tid).0].name.clone())
+                .collect();
+            names.dedup();
             return Err(CompileError::OutputAxons {
                 chip: chip.name.clone(),
-                core: k as u32,
+                populations: names.join("', '"),
                 count: outputs.per_core[k],
                 limit: chip.core.output_axons,
             });
         }
+        // On each overfull core, every population with output axons there
+        // gets at most its share of the limit: count × limit / output axons.
         for &k in &over {
-            let scale = limit as f64 / outputs.per_core[k] as f64;
+            let mut by_population: Vec<(usize, u32, u64)> = Vec::new();
             for tid in partition.first[k]..partition.first[k + 1] {
-                let (p, _) = numbering.target(tid);
-                let here = (partition.first[k + 1] - partition.first[k]).min(caps[p]);
-                caps[p] = caps[p].min(((f64::from(here) * scale * 0.95) as u32).max(1));
+                let (p, i) = numbering.target(tid);
+                let axons = u64::from(outputs.per_source[(numbering.source_base[p] + i) as usize]);
+                match by_population.last_mut() {
+                    Some((q, count, out)) if *q == p => {
+                        *count += 1;
+                        *out += axons;
+                    }
+                    _ => by_population.push((p, 1, axons)),
+                }
+            }
+            let scale = limit as f64 / outputs.per_core[k] as f64;
+            for (p, count, out) in by_population {
+                if out > 0 {
+                    let share = ((f64::from(count) * scale * 0.95) as u32).max(1);
+                    caps[p] = caps[p].min(share);
+                }
             }
         }
     };

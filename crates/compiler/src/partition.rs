@@ -54,12 +54,16 @@ impl Partition {
     }
 }
 
+#[derive(Default)]
 struct CoreState {
     neurons: u32,
     axons: u32,
     memory: u64,
     groups: u32,
-    population: usize,
+    /// Longest delay of the synapses onto the core.
+    max_delay: u8,
+    /// The population of the last neuron placed, and its neurons here.
+    population: Option<usize>,
     population_neurons: u32,
     profiles: HashSet<NeuronProfile>,
 }
@@ -86,24 +90,14 @@ pub(crate) fn partition(
     let available = chip.total_cores();
 
     // `marker` is the current core + 1: a source or group whose mark equals it
-    // is already on the core.
+    // is already on the core. Closing a core moves the marker on, so nothing
+    // needs undoing when a neuron does not fit.
     let mut source_seen = vec![0u32; numbering.sources as usize];
     let mut group_seen = vec![0u32; network.projections.len()];
     let mut runs: FxHashMap<u64, u32> = FxHashMap::default();
-    let mut undo_sources: Vec<(u32, u32)> = Vec::new();
-    let mut undo_groups: Vec<(u32, u32)> = Vec::new();
-
     let mut first = vec![0u32];
     let mut closed_by = Vec::new();
-    let mut core = CoreState {
-        neurons: 0,
-        axons: 0,
-        memory: 0,
-        groups: 0,
-        population: usize::MAX,
-        population_neurons: 0,
-        profiles: HashSet::new(),
-    };
+    let mut core = CoreState::default();
     let mut marker = 1u32;
 
     progress.begin("partitioning", u64::from(numbering.targets));
@@ -114,20 +108,17 @@ pub(crate) fn partition(
         };
         let profile = crate::lif_profile(lif, index as usize);
         let entries = incoming.of(tid);
+        let delay = entries.iter().map(|e| e.delay).max().unwrap_or(0);
         loop {
-            // Tentatively add the target, counting what it costs.
-            undo_sources.clear();
-            undo_groups.clear();
+            // Add the target tentatively, counting what it costs.
             let (mut new_axons, mut new_groups, mut bits) = (0u32, 0u32, neuron_bits);
             for e in entries {
                 let (j, sid) = (e.projection as usize, e.source);
                 if source_seen[sid as usize] != marker {
-                    undo_sources.push((sid, source_seen[sid as usize]));
                     source_seen[sid as usize] = marker;
                     new_axons += 1;
                 }
                 if group_seen[j] != marker {
-                    undo_groups.push((e.projection, group_seen[j]));
                     group_seen[j] = marker;
                     new_groups += 1;
                 }
@@ -140,12 +131,13 @@ pub(crate) fn partition(
                 *count += 1;
             }
             let new_profile = !core.profiles.contains(&profile);
-            let same_population = core.population == population;
-            let population_neurons = if same_population {
+            let population_neurons = if core.population == Some(population) {
                 core.population_neurons
             } else {
                 0
             };
+            let max_delay = core.max_delay.max(delay);
+            let slots = u64::from(core.neurons + 1) * (u64::from(max_delay) + 1);
             let broken = if core.neurons + 1 > limits.neurons {
                 Some(Limit::Neurons)
             } else if u64::from(core.axons) + u64::from(new_axons) > u64::from(limits.input_axons) {
@@ -158,6 +150,8 @@ pub(crate) fn partition(
                 Some(Limit::Profiles)
             } else if core.groups + new_groups > limits.synapse_groups {
                 Some(Limit::Groups)
+            } else if limits.delay_slots.is_some_and(|limit| slots > limit) {
+                Some(Limit::DelaySlots)
             } else if population_neurons + 1 > caps[population] {
                 Some(Limit::OutputAxons)
             } else {
@@ -168,28 +162,12 @@ pub(crate) fn partition(
                 core.axons += new_axons;
                 core.groups += new_groups;
                 core.memory += bits;
+                core.max_delay = max_delay;
                 core.profiles.insert(profile);
-                core.population = population;
+                core.population = Some(population);
                 core.population_neurons = population_neurons + 1;
                 break;
             };
-            // Undo, then close the core and try again on a fresh one.
-            for e in entries {
-                let sid = e.source;
-                let key = u64::from(sid) << 32 | u64::from(e.projection);
-                if let Some(count) = runs.get_mut(&key) {
-                    *count -= 1;
-                    if *count == 0 {
-                        runs.remove(&key);
-                    }
-                }
-            }
-            for &(sid, old) in undo_sources.iter().rev() {
-                source_seen[sid as usize] = old;
-            }
-            for &(j, old) in undo_groups.iter().rev() {
-                group_seen[j as usize] = old;
-            }
             if core.neurons == 0 {
                 let name = &network.populations[population].name;
                 let (needed, limit_value) = match limit {
@@ -198,6 +176,7 @@ pub(crate) fn partition(
                     Limit::Memory => (bits, capacity),
                     Limit::Profiles => (1, u64::from(limits.neuron_profiles)),
                     Limit::Groups => (u64::from(new_groups), u64::from(limits.synapse_groups)),
+                    Limit::DelaySlots => (slots, limits.delay_slots.unwrap_or(0)),
                     Limit::OutputAxons => (1, u64::from(caps[population])),
                 };
                 return Err(CompileError::NeuronTooLarge {
@@ -208,6 +187,7 @@ pub(crate) fn partition(
                     available: limit_value,
                 });
             }
+            // Close the core and try again on a fresh one.
             first.push(tid);
             closed_by.push(limit);
             if first.len() as u64 > available {
@@ -222,15 +202,7 @@ pub(crate) fn partition(
             }
             marker += 1;
             runs.clear();
-            core = CoreState {
-                neurons: 0,
-                axons: 0,
-                memory: 0,
-                groups: 0,
-                population: usize::MAX,
-                population_neurons: 0,
-                profiles: HashSet::new(),
-            };
+            core = CoreState::default();
         }
         if tid % 4096 == 0 {
             progress.advance(u64::from(tid));
@@ -261,6 +233,8 @@ fn count_limits(limits: &[Limit]) -> Vec<(Limit, usize)> {
 pub(crate) struct Outputs {
     /// Output axons of each core.
     pub(crate) per_core: Vec<u64>,
+    /// Output axons of each source neuron (destination cores it reaches).
+    pub(crate) per_source: Vec<u32>,
     /// (source core, destination core) → output axons between them.
     pub(crate) traffic: FxHashMap<(u32, u32), u64>,
 }
@@ -319,5 +293,9 @@ pub(crate) fn output_axons(
             available: u64::from(limit),
         });
     }
-    Ok(Outputs { per_core, traffic })
+    Ok(Outputs {
+        per_core,
+        per_source: destinations,
+        traffic,
+    })
 }

@@ -9,7 +9,9 @@
 //! description land on neighbouring tiles), then improves it by simulated
 //! annealing: swap two cores (or a core and a free slot), keep the swap if it
 //! lowers the cost, or with Boltzmann probability if not, cooling
-//! geometrically. The generator is seeded, so placement is deterministic.
+//! geometrically. Only cores that exchange spikes move, and only within the
+//! chips the cores need, so a Program spreads over no more chips than it
+//! must. The generator is seeded, so placement is deterministic.
 
 use neurite_chip::ChipProfile;
 use rand_chacha::ChaCha8Rng;
@@ -124,9 +126,16 @@ pub(crate) fn place(
         adjacency[b as usize].push((a, w));
     }
 
-    let total = chip.total_cores() as usize;
-    if cores >= 2 && !edges.is_empty() {
-        let mut occupant = vec![u32::MAX; total];
+    // Cores stay on as few chips as they need: moves only land on those
+    // chips (the serpentine fills them first), and only cores that exchange
+    // spikes move.
+    let per_chip = chip.cores_per_chip() as usize;
+    let total = (cores.div_ceil(per_chip.max(1)) * per_chip).min(chip.total_cores() as usize);
+    let movable: Vec<u32> = (0..cores as u32)
+        .filter(|&k| !adjacency[k as usize].is_empty())
+        .collect();
+    if cores >= 2 && !movable.is_empty() {
+        let mut occupant = vec![u32::MAX; chip.total_cores() as usize];
         for (logical, &physical) in location.iter().enumerate() {
             occupant[physical as usize] = logical as u32;
         }
@@ -151,7 +160,7 @@ pub(crate) fn place(
         let mut sample = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed);
         let mut worse = (0u64, 0u64);
         for _ in 0..200 {
-            let a = (sample.next_u64() % cores as u64) as u32;
+            let a = movable[(sample.next_u64() % movable.len() as u64) as usize];
             let q = (sample.next_u64() % total as u64) as u32;
             let d = delta(&location, &occupant, a, q);
             if d > 0 {
@@ -172,7 +181,7 @@ pub(crate) fn place(
         let snapshot_every = (cores as u64).max(1024);
         progress.begin("placing", iterations);
         for i in 0..iterations {
-            let a = (rng.next_u64() % cores as u64) as u32;
+            let a = movable[(rng.next_u64() % movable.len() as u64) as usize];
             // Half the moves go anywhere; half land next to one of a's partners,
             // where a good position most likely is.
             let draw = rng.next_u64();
@@ -279,13 +288,22 @@ mod tests {
     }
 
     #[test]
-    fn chip_crossings_are_avoided_when_one_chip_suffices() {
+    fn cores_stay_on_the_chips_they_need() {
         let mut chip = ChipProfile::loihi1();
         chip.chips.x = 4;
-        // 60 cores in a ring fit one chip of 128.
+        // 60 cores in a ring, and 40 silent ones: all fit one chip of 128.
         let mut traffic = chain(60);
         traffic.insert((59, 0), 10);
-        let placed = place(60, &traffic, &chip, 3, &mut NoProgress);
+        let placed = place(100, &traffic, &chip, 3, &mut NoProgress);
         assert_eq!(placed.cost.chip_link_traffic, 0);
+        assert!(
+            placed.location.iter().all(|&l| l < 128),
+            "{:?}",
+            placed.location
+        );
+        // 200 cores need two chips, and get no more.
+        let traffic = chain(200);
+        let placed = place(200, &traffic, &chip, 3, &mut NoProgress);
+        assert!(placed.location.iter().all(|&l| l < 256));
     }
 }

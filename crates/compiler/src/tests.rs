@@ -420,10 +420,14 @@ fn the_verifier_catches_a_damaged_program() {
     wrong_delay.cores[0].synapses[0].delay += 1;
     assert!(crate::verify::verify(&network, &wrong_delay, &chip).is_err());
     let mut dropped = compiled.program.clone();
-    // a[0] feeds b[0] and b[1]: drop its route.
+    // a[0] feeds b[0] and b[1] through axon 3: drop its route, and the axon
+    // is reached by nothing.
     dropped.cores[0].routes[0].len = 0;
     let err = crate::verify::verify(&network, &dropped, &chip).unwrap_err();
-    assert!(err.contains("synapse 'a'[0] -> 'b'[0]"), "{err}");
+    assert!(
+        err.contains("core 0 axon 3 is reached by no source"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -484,4 +488,164 @@ fn distinct_profiles_that_exhaust_the_cores_are_named_as_the_cause() {
     chip.mesh.tiles_x = 10;
     let compiled = compile(&net(&text), &chip).expect("fits");
     assert_eq!(compiled.program.cores.len(), 10);
+}
+
+#[test]
+fn output_axons_split_only_the_populations_that_send() {
+    // 64 senders S, each feeding all 128 targets T; cores of 64 neurons and
+    // 100 output axons. T needs at least 2 cores, so each sender needs 2 or
+    // 3 output axons: S must split, and the whole fits about 4 cores of the
+    // chip's 16 (splitting every population to single neurons would not).
+    let text = r#"
+[[populations]]
+name = "in"
+size = 1
+model = "input"
+[[populations]]
+name = "s"
+size = 64
+model = "lif"
+du = 0
+dv = 0
+vth = 1
+[[populations]]
+name = "t"
+size = 128
+model = "lif"
+du = 0
+dv = 0
+vth = 1
+[[projections]]
+from = "in"
+to = "s"
+fixed_probability = { p = 1.0, weight = 10, seed = 1 }
+[[projections]]
+from = "s"
+to = "t"
+fixed_probability = { p = 1.0, weight = 10, seed = 1 }
+"#;
+    let mut chip = small_chip(64, 16);
+    chip.core.output_axons = 100;
+    let compiled = compile(&net(text), &chip).expect("fits");
+    compiled
+        .program
+        .validate(&chip)
+        .expect("within every limit");
+    assert!(
+        compiled.program.cores.len() <= 5,
+        "{} cores",
+        compiled.program.cores.len()
+    );
+    let s = &compiled.program.populations[0];
+    let mut s_cores: Vec<u32> = s.neurons.iter().map(|a| a.core.0).collect();
+    s_cores.dedup();
+    assert!(s_cores.len() >= 2, "S must split");
+}
+
+#[test]
+fn delay_slots_limit_neurons_per_core() {
+    // loihi1: 8,192 delay slots; with delays up to 10 a core holds 8192 / 11
+    // = 744 neurons, though 1,024 compartments would fit.
+    let text = r#"
+[[populations]]
+name = "in"
+size = 1000
+model = "input"
+[[populations]]
+name = "n"
+size = 1000
+model = "lif"
+du = 0
+dv = 0
+vth = 1
+[[projections]]
+from = "in"
+to = "n"
+one_to_one = { weight = 10 }
+delay = 10
+"#;
+    let chip = ChipProfile::loihi1();
+    let compiled = compile(&net(text), &chip).expect("fits");
+    let sizes: Vec<usize> = compiled
+        .program
+        .cores
+        .iter()
+        .map(|c| c.neurons.len())
+        .collect();
+    assert_eq!(sizes, vec![744, 256]);
+    assert_eq!(compiled.report.closed_by, vec![(Limit::DelaySlots, 1)]);
+    // Without delays the population fits one core.
+    let short = compile(&net(&text.replace("delay = 10", "delay = 0")), &chip).expect("fits");
+    assert_eq!(short.program.cores.len(), 1);
+}
+
+#[test]
+fn weight_bits_beyond_the_chip_are_refused() {
+    let mut chip = small_chip(100, 8);
+    chip.core.max_weight_bits = 4;
+    let text = TWO_LAYER.replace("weight_exp = -2", "weight_exp = -2\nnum_weight_bits = 6");
+    let err = compile(&net(&text), &chip).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "projection #0 'in->a': 8 weight bits exceed chip 'small' maximum of 4"
+    );
+}
+
+#[test]
+fn dropped_synapses_do_not_widen_the_delay_field() {
+    // The delay-62 synapse quantizes to 0 (weight 1 in 1-bit excitatory).
+    let text = r#"
+[[populations]]
+name = "in"
+size = 2
+model = "input"
+[[populations]]
+name = "n"
+size = 1
+model = "lif"
+du = 0
+dv = 0
+vth = 1
+[[projections]]
+from = "in"
+to = "n"
+sparse = [[0, 0, 200, 1], [1, 0, 1, 62]]
+num_weight_bits = 1
+"#;
+    let mut chip = small_chip(10, 4);
+    chip.core.max_delay = 5;
+    let compiled = compile(&net(text), &chip).expect("the long delay is dropped with its synapse");
+    assert_eq!(compiled.program.cores[0].groups[0].max_delay, 1);
+}
+
+#[test]
+fn the_verifier_catches_parameters_reports_and_orphans() {
+    let network = net(TWO_LAYER);
+    let chip = ChipProfile::loihi2();
+    let program = compile(&network, &chip).expect("compiles").program;
+    let check = |mutate: &dyn Fn(&mut neurite_program::Program), expected: &str| {
+        let mut damaged = program.clone();
+        mutate(&mut damaged);
+        let err = crate::verify::verify(&network, &damaged, &chip).unwrap_err();
+        assert!(err.contains(expected), "expected '{expected}' in '{err}'");
+    };
+    check(&|p| p.cores[0].profiles[0].vth += 1000, "neuron 'a'[0] has");
+    check(
+        &|p| p.cores[0].neurons.bias_mant[1] = 7,
+        "neuron 'a'[1] has",
+    );
+    check(&|p| p.cores[0].neurons.v[0] = 3, "neuron 'a'[0] has");
+    check(
+        &|p| p.populations[1].report_spikes = false,
+        "population 'b' does not report its spikes, but the description probes them",
+    );
+    check(
+        &|p| {
+            let core = &mut p.cores[0];
+            let start = core.synapses.len() as u32;
+            core.synapses.push(core.synapses[0]);
+            core.axons.push(neurite_program::Run { start, len: 1 });
+        },
+        "core 0 axon 5 is reached by no source",
+    );
 }

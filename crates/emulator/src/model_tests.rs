@@ -37,6 +37,7 @@ fn group() -> SynapseGroup {
         num_weight_bits: 8,
         sign_mode: SignMode::Excitatory,
         kind: SynapseKind::Sparse,
+        max_delay: 62,
     }
 }
 

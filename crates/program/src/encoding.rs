@@ -118,23 +118,28 @@ fn read_header<'a>(bytes: &'a [u8]) -> Result<(Header, Reader<'a>), DecodeError>
 impl Program {
     /// Encodes the Program with its header.
     pub fn encode(&self) -> Vec<u8> {
-        // Postcard fails only on serde features (unknown lengths, non-string
-        // map keys) that these plain types never use.
-        // Most of a large Program is synapse entries of about six bytes.
-        let estimate = 64 + self.synapse_count() * 6 + self.neuron_count() * 16;
-        #[allow(clippy::expect_used)]
-        let body = postcard::to_extend(self, Vec::with_capacity(estimate))
-            .expect("a Program always serialises");
         let name = self.chip.as_bytes();
         let name_len = u16::try_from(name.len()).unwrap_or(u16::MAX);
-        let mut out = Vec::with_capacity(body.len() + 32 + name.len());
+        // Most of a large Program is synapse entries of about six bytes.
+        let estimate = 64 + name.len() + self.synapse_count() * 6 + self.neuron_count() * 16;
+        let mut out = Vec::with_capacity(estimate);
         out.extend_from_slice(&MAGIC);
         out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
         out.extend_from_slice(&name_len.to_le_bytes());
         out.extend_from_slice(&name[..usize::from(name_len)]);
-        out.extend_from_slice(&(body.len() as u64).to_le_bytes());
-        out.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
-        out.extend_from_slice(&body);
+        // Length and checksum are written once the body, serialised in place
+        // after them, is known.
+        let fields = out.len();
+        out.extend_from_slice(&[0; 12]);
+        let start = out.len();
+        // Postcard fails only on serde features (unknown lengths, non-string
+        // map keys) that these plain types never use.
+        #[allow(clippy::expect_used)]
+        let mut out = postcard::to_extend(self, out).expect("a Program always serialises");
+        let body_len = (out.len() - start) as u64;
+        let crc = crc32fast::hash(&out[start..]);
+        out[fields..fields + 8].copy_from_slice(&body_len.to_le_bytes());
+        out[fields + 8..start].copy_from_slice(&crc.to_le_bytes());
         out
     }
 

@@ -232,6 +232,8 @@ pub struct SynapseGroup {
     pub sign_mode: SignMode,
     /// How the connectivity is stored.
     pub kind: SynapseKind,
+    /// Longest delay the group's delay field holds (its width in memory).
+    pub max_delay: u8,
 }
 
 impl SynapseGroup {

@@ -18,6 +18,7 @@ fn sample() -> Program {
         num_weight_bits: 8,
         sign_mode: SignMode::Mixed,
         kind: SynapseKind::Dense,
+        max_delay: 62,
     };
     let core0 = Core {
         location: 0,
@@ -373,7 +374,7 @@ fn text_form_lists_every_table() {
         "program for chip 'loihi2', network 'sample'",
         "core 0 at location 0: 2 neurons, 1 axons, 2 synapses, 1 destinations",
         "  neuron 1: profile 0 bias 50<<3 u 0 v -5",
-        "  group 0: weight_exp -1 bits 8 mixed Dense",
+        "  group 0: weight_exp -1 bits 8 mixed Dense max_delay 62",
         "  axon 0: n0 w50 d0 g0; n1 w-20 d62 g0;",
         "  route n0 -> c1.a0",
         "input 'in': 1 channels",

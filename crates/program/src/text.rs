@@ -53,8 +53,8 @@ impl Program {
                 };
                 writeln!(
                     out,
-                    "  group {i}: weight_exp {} bits {} {mode} {:?}",
-                    g.weight_exp, g.num_weight_bits, g.kind
+                    "  group {i}: weight_exp {} bits {} {mode} {:?} max_delay {}",
+                    g.weight_exp, g.num_weight_bits, g.kind, g.max_delay
                 )?;
             }
             for (a, run) in core.axons.iter().enumerate() {

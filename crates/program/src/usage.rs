@@ -19,28 +19,23 @@ pub struct CoreUsage {
     pub profiles: u64,
     /// Synapse groups.
     pub groups: u64,
+    /// Delay slots: neurons × (longest delay of the core's synapses + 1).
+    pub delay_slots: u64,
 }
 
 impl Core {
     /// The core's use of `chip`'s per-core limits. Memory follows the chip's
     /// accounting: each stretch of an axon's run in one synapse group is a run
-    /// of that group's format, whose delay field is as wide as the largest
-    /// delay of the group on this core. Assumes indices in range
+    /// of that group's format, whose delay field holds the group's `max_delay`. Assumes indices in range
     /// ([`crate::Program::check_structure`]); entries that are not are ignored.
     pub fn usage(&self, chip: &ChipProfile) -> CoreUsage {
         let memory = &chip.core.memory;
-        let mut max_delay = vec![0u8; self.groups.len()];
-        for s in &self.synapses {
-            if let Some(d) = max_delay.get_mut(usize::from(s.group.0)) {
-                *d = (*d).max(s.delay);
-            }
-        }
         let formats: Vec<SynapseFormat> = self
             .groups
             .iter()
-            .zip(&max_delay)
-            .map(|(g, &d)| SynapseFormat::new(g.num_weight_bits, d, chip.core.neurons))
+            .map(|g| SynapseFormat::new(g.num_weight_bits, g.max_delay, chip.core.neurons))
             .collect();
+        let longest_delay = self.synapses.iter().map(|s| s.delay).max().unwrap_or(0);
         let mut bits = memory.neuron_bits(self.neurons.len() as u64);
         for run in &self.axons {
             let Some(entries) = self.synapses.get(run.range()) else {
@@ -69,6 +64,7 @@ impl Core {
             },
             profiles: self.profiles.len() as u64,
             groups: self.groups.len() as u64,
+            delay_slots: self.neurons.len() as u64 * (u64::from(longest_delay) + 1),
         }
     }
 }

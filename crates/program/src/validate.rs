@@ -188,6 +188,25 @@ impl Program {
                 usage.groups,
                 chip.core.synapse_groups.into(),
             )?;
+            if let Some(slots) = chip.core.delay_slots {
+                over("delay slots", usage.delay_slots, slots)?;
+            }
+            if let Some((i, group)) = core
+                .groups
+                .iter()
+                .enumerate()
+                .find(|(_, g)| g.num_weight_bits > chip.core.max_weight_bits)
+            {
+                return Err(ValidationError::BadEntry {
+                    core: index as u32,
+                    table: "groups",
+                    index: i,
+                    reason: format!(
+                        "{} weight bits exceed the chip's {}",
+                        group.num_weight_bits, chip.core.max_weight_bits
+                    ),
+                });
+            }
             if let Some((i, synapse)) = core
                 .synapses
                 .iter()
@@ -366,6 +385,13 @@ fn check_core(program: &Program, core_index: u32, core: &Core) -> Result<(), Val
                 ),
             ));
         }
+        if group.max_delay > crate::MAX_DELAY {
+            return Err(bad(
+                "groups",
+                i,
+                format!("max_delay {} exceeds {}", group.max_delay, crate::MAX_DELAY),
+            ));
+        }
         if !(1..=8).contains(&group.num_weight_bits) {
             return Err(bad(
                 "groups",
@@ -408,6 +434,16 @@ fn check_core(program: &Program, core_index: u32, core: &Core) -> Result<(), Val
                 format!(
                     "weight mantissa {w} outside {lo}..={hi} for {:?} weights of {} bits",
                     group.sign_mode, group.num_weight_bits
+                ),
+            ));
+        }
+        if synapse.delay > group.max_delay {
+            return Err(bad(
+                "synapses",
+                i,
+                format!(
+                    "delay {} exceeds its group's delay field (up to {})",
+                    synapse.delay, group.max_delay
                 ),
             ));
         }
