@@ -50,6 +50,10 @@ pub(crate) struct CoreState {
     pub(crate) location: u32,
     n: usize,
     constants: Vec<LifConstants>,
+    /// Bias mantissa and exponent of each neuron, as the Program gives them
+    /// (`constants` holds their product).
+    bias_mant: Vec<i16>,
+    bias_exp: Vec<u8>,
     u: Vec<i32>,
     v: Vec<i32>,
     refractory_left: Vec<u8>,
@@ -158,6 +162,8 @@ impl CoreState {
 
         Self {
             location: core.location,
+            bias_mant: neurons.bias_mant.clone(),
+            bias_exp: neurons.bias_exp.clone(),
             axon_entries: core
                 .axons
                 .iter()
@@ -349,6 +355,23 @@ impl CoreState {
         match var {
             Var::U => self.u[neuron],
             Var::V => self.v[neuron],
+            Var::BiasMant => i32::from(self.bias_mant[neuron]),
+            Var::BiasExp => i32::from(self.bias_exp[neuron]),
+        }
+    }
+
+    /// Sets a variable of a neuron; the value must be in its range (the
+    /// caller checks).
+    pub(crate) fn set(&mut self, var: Var, neuron: usize, value: i32) {
+        match var {
+            Var::U => self.u[neuron] = value,
+            Var::V => self.v[neuron] = value,
+            Var::BiasMant => self.bias_mant[neuron] = value as i16,
+            Var::BiasExp => self.bias_exp[neuron] = value as u8,
+        }
+        if matches!(var, Var::BiasMant | Var::BiasExp) {
+            self.constants[neuron].bias =
+                i32::from(self.bias_mant[neuron]) << self.bias_exp[neuron];
         }
     }
 }

@@ -94,15 +94,54 @@ pub enum EmulatorError {
     /// The Program does not route this population's spikes to the host.
     #[error("population '{population}' does not report its spikes to the host")]
     SpikesNotReported { population: String },
+    /// No core has this index.
+    #[error("no core {core} (the program has {cores})")]
+    UnknownCore { core: usize, cores: usize },
+    /// A range of neurons beyond the target.
+    #[error("neurons {start}..{end} are out of range: the target has {len}")]
+    OutOfRange { start: u64, end: u64, len: usize },
+    /// A value outside its variable's range.
+    #[error("value {value} for neuron {index} is out of range {min}..={max}")]
+    BadValue {
+        index: u64,
+        value: i32,
+        min: i32,
+        max: i32,
+    },
 }
 
-/// A neuron state variable.
+/// A variable of a neuron that can be read and written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Var {
-    /// Synaptic current.
+    /// Synaptic current, in (−2^23, 2^23].
     U,
-    /// Membrane voltage.
+    /// Membrane voltage, in [−(2^23 − 1), 2^23 − 1].
     V,
+    /// Bias mantissa, −4096..=4095.
+    BiasMant,
+    /// Bias exponent, 0..=7.
+    BiasExp,
+}
+
+impl Var {
+    /// The values the variable may take.
+    pub fn range(self) -> std::ops::RangeInclusive<i32> {
+        match self {
+            Var::U => -(1 << 23) + 1..=1 << 23,
+            Var::V => -((1 << 23) - 1)..=(1 << 23) - 1,
+            Var::BiasMant => -4096..=4095,
+            Var::BiasExp => 0..=7,
+        }
+    }
+}
+
+/// The neurons a state access addresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// A population, in population order.
+    Population(usize),
+    /// A core, in core order.
+    Core(usize),
 }
 
 /// An emulated chip running one Program.
@@ -351,5 +390,99 @@ impl Emulator {
                 .map(|a| self.cores[a.core.0 as usize].get(var, a.neuron.0 as usize)),
         );
         Ok(())
+    }
+
+    /// (core, neuron) of every neuron of a target, in its order.
+    fn addresses(&self, target: Target) -> Result<Vec<(usize, usize)>, EmulatorError> {
+        match target {
+            Target::Population(p) => Ok(self
+                .population(p)?
+                .neurons
+                .iter()
+                .map(|a| (a.core.0 as usize, a.neuron.0 as usize))
+                .collect()),
+            Target::Core(c) => {
+                let core = self.cores.get(c).ok_or(EmulatorError::UnknownCore {
+                    core: c,
+                    cores: self.cores.len(),
+                })?;
+                Ok((0..core.len()).map(|n| (c, n)).collect())
+            }
+        }
+    }
+
+    /// Neurons of a target.
+    pub fn target_len(&self, target: Target) -> Result<usize, EmulatorError> {
+        Ok(self.addresses(target)?.len())
+    }
+
+    /// Reads `var` of the target's neurons `start..start + count` (to the end
+    /// when `count` is `None`) into `out` (cleared first).
+    pub fn read_range(
+        &self,
+        target: Target,
+        var: Var,
+        start: usize,
+        count: Option<usize>,
+        out: &mut Vec<i32>,
+    ) -> Result<(), EmulatorError> {
+        let addresses = self.addresses(target)?;
+        let range = checked_range(start, count, addresses.len())?;
+        out.clear();
+        out.extend(
+            addresses[range]
+                .iter()
+                .map(|&(c, n)| self.cores[c].get(var, n)),
+        );
+        Ok(())
+    }
+
+    /// Writes `var` of the target's neurons `start..start + values.len()`;
+    /// nothing is written unless every value is in the variable's range.
+    pub fn write_range(
+        &mut self,
+        target: Target,
+        var: Var,
+        start: usize,
+        values: &[i32],
+    ) -> Result<(), EmulatorError> {
+        let addresses = self.addresses(target)?;
+        let range = checked_range(start, Some(values.len()), addresses.len())?;
+        let allowed = var.range();
+        if let Some((i, &value)) = values
+            .iter()
+            .enumerate()
+            .find(|(_, v)| !allowed.contains(v))
+        {
+            return Err(EmulatorError::BadValue {
+                index: (start + i) as u64,
+                value,
+                min: *allowed.start(),
+                max: *allowed.end(),
+            });
+        }
+        for (&(c, n), &value) in addresses[range].iter().zip(values) {
+            self.cores[c].set(var, n, value);
+        }
+        Ok(())
+    }
+}
+
+fn checked_range(
+    start: usize,
+    count: Option<usize>,
+    len: usize,
+) -> Result<std::ops::Range<usize>, EmulatorError> {
+    let end = match count {
+        Some(count) => start.checked_add(count),
+        None => Some(len.max(start)),
+    };
+    match end {
+        Some(end) if start <= len && end <= len => Ok(start..end),
+        _ => Err(EmulatorError::OutOfRange {
+            start: start as u64,
+            end: end.map_or(u64::MAX, |e| e as u64),
+            len,
+        }),
     }
 }

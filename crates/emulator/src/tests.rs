@@ -176,3 +176,58 @@ fn an_invalid_program_is_refused() {
         EmulatorError::InvalidProgram(ValidationError::ChipMismatch { .. })
     ));
 }
+
+#[test]
+fn state_reads_and_writes_by_population_and_core() {
+    use crate::Target;
+    let mut emulator = Emulator::new(&program(), &ChipProfile::loihi2()).expect("valid");
+    let mut out = Vec::new();
+    emulator
+        .write_range(Target::Population(0), Var::V, 1, &[-42])
+        .expect("in range");
+    emulator
+        .read_range(Target::Core(0), Var::V, 0, None, &mut out)
+        .expect("core 0");
+    assert_eq!(out, vec![0, -42]);
+    // A bias set on neuron 0 drives it: bias 3 << 2 = 12 per step, no leak.
+    emulator
+        .write_range(Target::Core(0), Var::BiasMant, 0, &[3])
+        .expect("in range");
+    emulator
+        .write_range(Target::Core(0), Var::BiasExp, 0, &[2])
+        .expect("in range");
+    emulator.step();
+    emulator
+        .read_range(Target::Population(0), Var::V, 0, Some(1), &mut out)
+        .expect("population 0");
+    assert_eq!(out, vec![12]);
+    emulator
+        .read_range(Target::Population(0), Var::BiasMant, 0, None, &mut out)
+        .expect("population 0");
+    assert_eq!(out, vec![3, 0]);
+
+    let err = emulator
+        .write_range(Target::Core(0), Var::BiasExp, 0, &[8])
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "value 8 for neuron 0 is out of range 0..=7"
+    );
+    let err = emulator
+        .write_range(Target::Core(0), Var::U, 1, &[0, 0])
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "neurons 1..3 are out of range: the target has 2"
+    );
+    assert!(
+        emulator
+            .read_range(Target::Core(3), Var::U, 0, None, &mut out)
+            .is_err()
+    );
+    // A refused write changes nothing.
+    emulator
+        .read_range(Target::Core(0), Var::U, 0, None, &mut out)
+        .expect("core 0");
+    assert_eq!(out, vec![0, 0]);
+}

@@ -54,6 +54,11 @@ pub enum DecodeError {
     Invalid(#[from] ValidationError),
 }
 
+/// CRC-32 (IEEE) of `bytes`, the checksum of a Program's body.
+pub fn crc32(bytes: &[u8]) -> u32 {
+    crc32fast::hash(bytes)
+}
+
 /// What the header says, readable without decoding the body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Header {

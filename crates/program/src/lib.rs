@@ -30,7 +30,7 @@ mod text;
 mod usage;
 mod validate;
 
-pub use encoding::{DecodeError, FORMAT_VERSION, Header, MAGIC};
+pub use encoding::{DecodeError, FORMAT_VERSION, Header, MAGIC, crc32};
 pub use usage::CoreUsage;
 pub use validate::{CHIP_NAME_MAX, ValidationError};
 
