@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use neurite_chip::{ChipProfile, Costs};
 use neurite_compiler::{CompileError, Compiled, compile};
 use neurite_emulator::{Emulator, EmulatorError, Var};
+use neurite_host::{Board, BoardError, InputFrame, ProbeSpec, StateTarget, StreamConfig, TargetOf};
 use neurite_net::{InputStream, Model, Network};
 use neurite_program::Program;
 
@@ -21,6 +22,9 @@ pub enum SessionError {
     /// The Program lacks a port or population the description names.
     #[error("program has no {kind} '{name}'")]
     Missing { kind: &'static str, name: String },
+    /// The board refused or failed a request.
+    #[error(transparent)]
+    Board(#[from] BoardError),
 }
 
 /// What a run produced, per population in description order.
@@ -34,6 +38,17 @@ pub struct Recording {
     pub populations: Vec<PopulationRecord>,
     /// The time and energy the run would take on the chip, when modelled.
     pub energy: Option<crate::energy::EnergyReport>,
+}
+
+/// What [`run_on_board`] feeds and records: the description's populations
+/// (inputs from its sources, probes as it asks), or, for a Program on its
+/// own, no input and the spikes of every population that reports them.
+#[derive(Debug, Clone, Copy)]
+pub enum Feed<'a> {
+    /// The description the Program was compiled from.
+    Description(&'a Network),
+    /// The Program alone.
+    ProgramAlone,
 }
 
 /// How to run.
@@ -285,5 +300,262 @@ pub fn run_program_alone(
         wall,
         populations: records,
         energy: energy_of(&emulator, chip),
+    })
+}
+
+/// One population as [`run_on_board`] sees it.
+struct Slot {
+    /// Input port, or a population of the Program.
+    port: Option<String>,
+    population: Option<String>,
+    /// Index into the description's input spikes, for ports.
+    source: usize,
+}
+
+/// Runs `program` on a board — the emulator in this process or one over
+/// gRPC — and records what `feed` asks for, step-locked so that the inputs
+/// reach exactly the steps they name. The board ends loaded with the
+/// Program after `steps` steps; its energy report comes back with every
+/// step's record.
+pub async fn run_on_board<B: Board>(
+    board: &B,
+    program: &Program,
+    feed: Feed<'_>,
+    steps: u64,
+) -> Result<Recording, SessionError> {
+    let capacity = steps.min(1 << 20) as usize;
+    let (mut records, slots): (Vec<PopulationRecord>, Vec<Slot>) = match feed {
+        Feed::Description(network) => {
+            let bindings = bind(network, program)?;
+            network
+                .populations
+                .iter()
+                .enumerate()
+                .zip(&bindings)
+                .map(|((i, p), binding)| {
+                    let probe = network.probe_of(i);
+                    let record = PopulationRecord {
+                        name: p.name.clone(),
+                        size: p.size,
+                        is_input: matches!(binding, Binding::Input(_)),
+                        spike_total: 0,
+                        spikes: probe
+                            .is_some_and(|p| p.spikes)
+                            .then(|| Vec::with_capacity(capacity)),
+                        u: probe
+                            .is_some_and(|p| p.u)
+                            .then(|| Vec::with_capacity(capacity)),
+                        v: probe
+                            .is_some_and(|p| p.v)
+                            .then(|| Vec::with_capacity(capacity)),
+                    };
+                    let slot = match binding {
+                        Binding::Input(_) => Slot {
+                            port: Some(p.name.clone()),
+                            population: None,
+                            source: i,
+                        },
+                        Binding::Lif(_) => Slot {
+                            port: None,
+                            population: Some(p.name.clone()),
+                            source: i,
+                        },
+                    };
+                    (record, slot)
+                })
+                .unzip()
+        }
+        Feed::ProgramAlone => program
+            .populations
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let record = PopulationRecord {
+                    name: p.name.clone(),
+                    size: p.neurons.len() as u32,
+                    is_input: false,
+                    spike_total: 0,
+                    spikes: p.report_spikes.then(|| Vec::with_capacity(capacity)),
+                    u: None,
+                    v: None,
+                };
+                let slot = Slot {
+                    port: None,
+                    population: Some(p.name.clone()),
+                    source: i,
+                };
+                (record, slot)
+            })
+            .unzip(),
+    };
+
+    board.load(program).await?;
+    // u and v come from a probe subscription, spikes from the stream.
+    let mut probe_specs = Vec::new();
+    let mut probe_targets = Vec::new();
+    let mut outputs = Vec::new();
+    for (k, (record, slot)) in records.iter().zip(&slots).enumerate() {
+        let Some(name) = &slot.population else {
+            continue;
+        };
+        for (wanted, var) in [(record.u.is_some(), Var::U), (record.v.is_some(), Var::V)] {
+            if wanted {
+                probe_specs.push(ProbeSpec {
+                    population: name.clone(),
+                    var: Some(var),
+                });
+                probe_targets.push((k, var));
+            }
+        }
+        if record.spikes.is_some() {
+            outputs.push(name.clone());
+        }
+    }
+    let mut probes = if probe_specs.is_empty() {
+        None
+    } else {
+        Some(board.probes(&probe_specs).await?)
+    };
+    let config = StreamConfig {
+        outputs: outputs.clone(),
+        ..StreamConfig::step_locked(steps)
+    };
+    let started = Instant::now();
+    let (mut sender, mut receiver) = board.stream(config).await?.split();
+
+    // Host → board: every step's input frame, sent ahead up to the board's
+    // buffer.
+    let mut inputs = match feed {
+        Feed::Description(network) => Some(InputStream::new(network)),
+        Feed::ProgramAlone => None,
+    };
+    let ports: Vec<(usize, String)> = slots
+        .iter()
+        .enumerate()
+        .filter_map(|(k, s)| s.port.clone().map(|name| (k, name)))
+        .collect();
+    let produce = async {
+        let mut spikes: Vec<Vec<u32>> = Vec::new();
+        let mut input_totals = vec![0u64; slots.len()];
+        let mut input_log: Vec<(usize, Vec<u32>)> = Vec::new();
+        for step in 1..=steps {
+            let mut frame = InputFrame {
+                step,
+                sequence: step,
+                inputs: Vec::with_capacity(ports.len()),
+            };
+            if let Some(stream) = &mut inputs {
+                stream.advance(&mut spikes);
+                for (k, name) in &ports {
+                    let fired = &spikes[slots[*k].source];
+                    input_totals[*k] += fired.len() as u64;
+                    if records[*k].spikes.is_some() {
+                        input_log.push((*k, fired.clone()));
+                    }
+                    if !fired.is_empty() {
+                        frame.inputs.push((name.clone(), fired.clone()));
+                    }
+                }
+            }
+            sender.send(frame).await?;
+        }
+        sender.close();
+        Ok::<_, BoardError>((input_totals, input_log))
+    };
+
+    // Board → host: outputs and probe records until every step is in.
+    let positions: Vec<(String, usize)> = outputs
+        .iter()
+        .filter_map(|name| {
+            records
+                .iter()
+                .position(|r| !r.is_input && &r.name == name)
+                .map(|k| (name.clone(), k))
+        })
+        .collect();
+    let mut spike_log: Vec<Vec<Vec<u32>>> = vec![Vec::new(); records.len()];
+    let mut probe_log: Vec<Vec<Vec<i32>>> = vec![Vec::new(); probe_targets.len()];
+    let consume = async {
+        let mut frames = 0u64;
+        let mut probe_records = 0u64;
+        let probe_wanted = steps * probe_targets.len() as u64;
+        while frames < steps || probe_records < probe_wanted {
+            tokio::select! {
+                frame = receiver.recv(), if frames < steps => {
+                    let frame = match frame {
+                        Some(frame) => frame?,
+                        None => return Err(BoardError::Aborted(format!(
+                            "the board ended the stream after {frames} of {steps} steps"
+                        ))),
+                    };
+                    frames += 1;
+                    for (name, spiked) in frame.populations {
+                        if let Some((_, k)) = positions.iter().find(|(n, _)| *n == name) {
+                            spike_log[*k].push(spiked);
+                        }
+                    }
+                }
+                data = async { match &mut probes { Some(p) => p.recv().await, None => None } }, if probe_records < probe_wanted => {
+                    let Some(data) = data else {
+                        return Err(BoardError::Aborted("the board ended the probe stream".to_string()));
+                    };
+                    probe_records += 1;
+                    if let Some(slot) = probe_specs.iter().position(|s| {
+                        s.population == data.population && s.var == data.var
+                    }) {
+                        probe_log[slot].push(data.values);
+                    }
+                }
+            }
+        }
+        Ok(())
+    };
+    let (produced, consumed) = tokio::join!(produce, consume);
+    let wall = started.elapsed();
+    let (input_totals, input_log) = produced?;
+    consumed?;
+    drop(probes);
+
+    for (k, fired) in input_log {
+        if let Some(spikes) = &mut records[k].spikes {
+            spikes.push(fired);
+        }
+    }
+    for (k, log) in spike_log.into_iter().enumerate() {
+        let record = &mut records[k];
+        if !record.is_input
+            && let Some(spikes) = &mut record.spikes
+        {
+            *spikes = log;
+        }
+    }
+    for ((k, var), log) in probe_targets.into_iter().zip(probe_log) {
+        match var {
+            Var::U => records[k].u = Some(log),
+            _ => records[k].v = Some(log),
+        }
+    }
+    for (k, slot) in slots.iter().enumerate() {
+        records[k].spike_total = match &slot.population {
+            None => input_totals[k],
+            Some(name) => {
+                let counts = board
+                    .get_state(&StateTarget {
+                        of: TargetOf::Population(name.clone()),
+                        var: Var::SpikeCount,
+                        start: 0,
+                        count: None,
+                    })
+                    .await?;
+                counts.iter().map(|&c| c as u64).sum()
+            }
+        };
+    }
+    let energy = board.energy(true).await?;
+    Ok(Recording {
+        steps,
+        wall,
+        populations: records,
+        energy: Some(energy),
     })
 }

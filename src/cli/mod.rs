@@ -36,6 +36,8 @@ pub(crate) enum Command {
     Inspect(inspect::InspectArgs),
     /// Run a network or Program and print only its time and energy report.
     Energy(energy::EnergyArgs),
+    /// Serve an emulated board over gRPC (the same daemon as `neurite-board`).
+    Serve(neurite_firmware_sim::ServeArgs),
 }
 
 impl Command {
@@ -46,6 +48,14 @@ impl Command {
             Command::Compile(args) => args.run(),
             Command::Inspect(args) => args.run(),
             Command::Energy(args) => args.run(),
+            Command::Serve(args) => {
+                neurite_firmware_sim::init_logging();
+                tokio::runtime::Builder::new_multi_thread()
+                    .enable_all()
+                    .build()
+                    .context("cannot start the async runtime")?
+                    .block_on(neurite_firmware_sim::run_daemon(args))
+            }
         }
     }
 }

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 use neurite::chip::ChipProfile;
-use neurite::session::{Recording, RunOptions};
+use neurite::energy::ReportFiles;
+use neurite::session::{Feed, Recording};
+use neurite_host::{LocalBoard, RemoteBoard};
 
 use super::{InvalidArgument, Loaded, NetworkArgs, with_path};
 
@@ -36,6 +38,18 @@ pub(crate) struct ExecuteArgs {
     /// mesh, spike raster).
     #[arg(long, value_name = "DIR")]
     report: Option<PathBuf>,
+    /// Run on the board daemon at this address (e.g. http://127.0.0.1:50051)
+    /// instead of the emulator in this process.
+    #[arg(long, value_name = "URL")]
+    board: Option<String>,
+    /// Bearer token for the board (also read from NEURITE_BOARD_TOKEN).
+    #[arg(
+        long,
+        env = "NEURITE_BOARD_TOKEN",
+        hide_env_values = true,
+        requires = "board"
+    )]
+    token: Option<String>,
 }
 
 fn parse_window(text: &str) -> Result<(u64, u64), String> {
@@ -81,13 +95,56 @@ impl ExecuteArgs {
         Ok(steps)
     }
 
+    /// Runs a Program on the board: the emulator in this process, or the
+    /// daemon named by `--board`.
+    fn on_board(
+        &self,
+        program: &neurite::program::Program,
+        chip: &ChipProfile,
+        feed: Feed<'_>,
+        steps: u64,
+    ) -> anyhow::Result<Recording> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("cannot start the async runtime")?;
+        runtime.block_on(async {
+            match &self.board {
+                None => {
+                    let mut chip = chip.clone();
+                    if let Some(name) = &self.profile {
+                        chip.costs = ChipProfile::from_name_or_file(name)?.costs;
+                    }
+                    let board = LocalBoard::new(chip);
+                    Ok(neurite::session::run_on_board(&board, program, feed, steps)
+                        .await
+                        .context("emulation failed")?)
+                }
+                Some(url) => {
+                    if self.profile.is_some() {
+                        return Err(InvalidArgument(
+                            "--profile prices the local emulator; a board prices with its own chip profile"
+                                .to_string(),
+                        )
+                        .into());
+                    }
+                    let board = RemoteBoard::connect_with(url, None, self.token.as_deref())
+                        .await
+                        .with_context(|| format!("cannot connect to the board at {url}"))?;
+                    let recording = neurite::session::run_on_board(&board, program, feed, steps)
+                        .await
+                        .with_context(|| format!("run on the board at {url} failed"))?;
+                    neurite_host::Board::release(&board)
+                        .await
+                        .context("cannot release the board")?;
+                    Ok(recording)
+                }
+            }
+        })
+    }
+
     /// Compiles (when given a description) and runs with the model on.
     pub(crate) fn execute(&self) -> anyhow::Result<Executed> {
-        let costs = match &self.profile {
-            Some(name) => Some(ChipProfile::from_name_or_file(name)?.costs),
-            None => None,
-        };
-        let options = RunOptions { model: true, costs };
         match self.network.load()? {
             Loaded::Description(network, chip) => {
                 let steps = self.steps(network.steps)?;
@@ -95,14 +152,8 @@ impl ExecuteArgs {
                 for warning in compiled.report.warnings() {
                     eprintln!("warning: {warning}");
                 }
-                let recording = neurite::session::run_program_with(
-                    &network,
-                    &compiled.program,
-                    &chip,
-                    steps,
-                    &options,
-                )
-                .context("emulation failed")?;
+                let recording =
+                    self.on_board(&compiled.program, &chip, Feed::Description(&network), steps)?;
                 let header = format!(
                     "network '{}' on {}: {}",
                     network.name, chip.name, compiled.report
@@ -116,9 +167,7 @@ impl ExecuteArgs {
             }
             Loaded::Program(program, chip) => {
                 let steps = self.steps(None)?;
-                let recording =
-                    neurite::session::run_program_alone(&program, &chip, steps, &options)
-                        .context("emulation failed")?;
+                let recording = self.on_board(&program, &chip, Feed::ProgramAlone, steps)?;
                 let header = format!(
                     "program of network '{}' on {} ({} cores), without host input",
                     program.notes.network,

@@ -18,6 +18,25 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ),
     ("neurite-emulator", &["neurite-chip", "neurite-program"]),
     ("neurite-reference", &["neurite-net"]),
+    ("neurite-proto", &["neurite-chip", "neurite-program"]),
+    (
+        "neurite-host",
+        &[
+            "neurite-chip",
+            "neurite-program",
+            "neurite-emulator",
+            "neurite-proto",
+        ],
+    ),
+    (
+        "neurite-firmware-sim",
+        &[
+            "neurite-chip",
+            "neurite-program",
+            "neurite-host",
+            "neurite-proto",
+        ],
+    ),
     (
         "neurite",
         &[
@@ -27,6 +46,9 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "neurite-compiler",
             "neurite-emulator",
             "neurite-reference",
+            "neurite-proto",
+            "neurite-host",
+            "neurite-firmware-sim",
         ],
     ),
 ];
@@ -161,6 +183,16 @@ fn the_emulator_never_sees_the_description_the_compiler_or_a_runtime() {
         {
             assert!(
                 !reached.contains(*forbidden),
+                "{name} depends on {forbidden}, directly or through another crate"
+            );
+        }
+    }
+    // A board takes Programs: it never sees a description or the compiler.
+    for name in ["neurite-proto", "neurite-host", "neurite-firmware-sim"] {
+        let reached = transitive_dependencies(name);
+        for forbidden in ["neurite-net", "neurite-compiler", "neurite-reference"] {
+            assert!(
+                !reached.contains(forbidden),
                 "{name} depends on {forbidden}, directly or through another crate"
             );
         }

@@ -357,6 +357,7 @@ impl CoreState {
             Var::V => self.v[neuron],
             Var::BiasMant => i32::from(self.bias_mant[neuron]),
             Var::BiasExp => i32::from(self.bias_exp[neuron]),
+            Var::SpikeCount => i32::try_from(self.spike_counts[neuron]).unwrap_or(i32::MAX),
         }
     }
 
@@ -368,6 +369,8 @@ impl CoreState {
             Var::V => self.v[neuron] = value,
             Var::BiasMant => self.bias_mant[neuron] = value as i16,
             Var::BiasExp => self.bias_exp[neuron] = value as u8,
+            // Read-only: `Emulator::write_range` refuses it.
+            Var::SpikeCount => {}
         }
         if matches!(var, Var::BiasMant | Var::BiasExp) {
             self.constants[neuron].bias =

@@ -100,6 +100,9 @@ pub enum EmulatorError {
     /// A range of neurons beyond the target.
     #[error("neurons {start}..{end} are out of range: the target has {len}")]
     OutOfRange { start: u64, end: u64, len: usize },
+    /// The variable can be read, not written.
+    #[error("{var:?} is read-only")]
+    ReadOnly { var: Var },
     /// A value outside its variable's range.
     #[error("value {value} for neuron {index} is out of range {min}..={max}")]
     BadValue {
@@ -121,6 +124,8 @@ pub enum Var {
     BiasMant,
     /// Bias exponent, 0..=7.
     BiasExp,
+    /// Spikes since the Program was loaded (read-only; saturates at 2^31 − 1).
+    SpikeCount,
 }
 
 impl Var {
@@ -131,6 +136,7 @@ impl Var {
             Var::V => -((1 << 23) - 1)..=(1 << 23) - 1,
             Var::BiasMant => -4096..=4095,
             Var::BiasExp => 0..=7,
+            Var::SpikeCount => 0..=i32::MAX,
         }
     }
 }
@@ -446,6 +452,9 @@ impl Emulator {
         start: usize,
         values: &[i32],
     ) -> Result<(), EmulatorError> {
+        if var == Var::SpikeCount {
+            return Err(EmulatorError::ReadOnly { var });
+        }
         let addresses = self.addresses(target)?;
         let range = checked_range(start, Some(values.len()), addresses.len())?;
         let allowed = var.range();

@@ -230,4 +230,23 @@ fn state_reads_and_writes_by_population_and_core() {
         .read_range(Target::Core(0), Var::U, 0, None, &mut out)
         .expect("core 0");
     assert_eq!(out, vec![0, 0]);
+    // Spike counts read like any variable and refuse writes.
+    emulator
+        .read_range(Target::Population(0), Var::SpikeCount, 0, None, &mut out)
+        .expect("population 0");
+    assert_eq!(
+        out,
+        emulator
+            .spike_counts(0)
+            .expect("population 0")
+            .iter()
+            .map(|&c| c as i32)
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        emulator.write_range(Target::Core(0), Var::SpikeCount, 0, &[1]),
+        Err(EmulatorError::ReadOnly {
+            var: Var::SpikeCount
+        })
+    );
 }

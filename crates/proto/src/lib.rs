@@ -45,6 +45,9 @@ pub enum ProtoError {
     /// Program chunks do not assemble into the Program they announce.
     #[error("program upload: {0}")]
     Upload(String),
+    /// A Program larger than the board accepts.
+    #[error("program upload: {size} bytes exceed the board's limit of {limit}")]
+    TooLarge { size: u64, limit: u64 },
     /// The assembled bytes are not a valid Program.
     #[error("program upload: {0}")]
     Program(#[from] DecodeError),
@@ -199,10 +202,10 @@ impl ProgramAssembler {
                     return Err(bad("the first chunk must give the total size".to_string()));
                 }
                 if chunk.total_size > self.limit {
-                    return Err(bad(format!(
-                        "{} bytes exceed the board's limit of {}",
-                        chunk.total_size, self.limit
-                    )));
+                    return Err(ProtoError::TooLarge {
+                        size: chunk.total_size,
+                        limit: self.limit,
+                    });
                 }
                 self.total = Some(chunk.total_size);
                 self.crc = chunk.crc32;
