@@ -185,6 +185,29 @@ fn streaming(c: &mut Criterion, rt: &tokio::runtime::Runtime, remote: &RemoteBoa
             },
         );
     }
+    // The floor: the same steps on the emulator driven directly, model on,
+    // inputs injected and output spikes collected, no board in between.
+    let chip = ChipProfile::loihi2();
+    let mut emulator = neurite::emulator::Emulator::new(&program, &chip).expect("loads");
+    emulator.enable_model(chip.costs.clone());
+    let port = program.input_port("in").expect("port");
+    let relay = program.population("relay").expect("relay");
+    let mut step = 0u64;
+    group.bench_function(
+        format!("emulator alone: {CHANNELS} channels, half spiking, {STREAM_STEPS} steps"),
+        |b| {
+            b.iter(|| {
+                let mut spikes = 0u64;
+                for _ in 0..STREAM_STEPS {
+                    step += 1;
+                    emulator.inject(port, &dense_frame(step)).expect("inject");
+                    emulator.step();
+                    spikes += emulator.spiked(relay).expect("reported").count() as u64;
+                }
+                spikes
+            });
+        },
+    );
     group.finish();
 }
 

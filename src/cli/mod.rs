@@ -80,6 +80,13 @@ pub(crate) enum Loaded {
 
 impl NetworkArgs {
     pub(crate) fn load(&self) -> anyhow::Result<Loaded> {
+        self.load_for(None)
+    }
+
+    /// Like [`NetworkArgs::load`]; without `--chip`, a description is
+    /// compiled for `board_chip` when given (the chip of the board it will
+    /// run on) rather than for loihi2.
+    pub(crate) fn load_for(&self, board_chip: Option<ChipProfile>) -> anyhow::Result<Loaded> {
         let head = read_head(&self.net)?;
         if head.starts_with(&neurite::program::MAGIC) {
             let bytes = std::fs::read(&self.net)
@@ -90,7 +97,10 @@ impl NetworkArgs {
                 ChipProfile::from_name_or_file(self.chip.as_deref().unwrap_or(&program.chip))?;
             return Ok(Loaded::Program(program, chip));
         }
-        let chip = ChipProfile::from_name_or_file(self.chip.as_deref().unwrap_or("loihi2"))?;
+        let chip = match (&self.chip, board_chip) {
+            (None, Some(chip)) => chip,
+            (name, _) => ChipProfile::from_name_or_file(name.as_deref().unwrap_or("loihi2"))?,
+        };
         let network = neurite::net::load(&self.net)?;
         Ok(Loaded::Description(network, chip))
     }

@@ -39,7 +39,8 @@ pub(crate) struct ExecuteArgs {
     #[arg(long, value_name = "DIR")]
     report: Option<PathBuf>,
     /// Run on the board daemon at this address (e.g. http://127.0.0.1:50051)
-    /// instead of the emulator in this process.
+    /// instead of the emulator in this process; a description is compiled
+    /// for the board's chip unless --chip says otherwise.
     #[arg(long, value_name = "URL")]
     board: Option<String>,
     /// Bearer token for the board (also read from NEURITE_BOARD_TOKEN).
@@ -143,9 +144,32 @@ impl ExecuteArgs {
         })
     }
 
+    /// The chip of the board named by `--board`, when the description is to
+    /// be compiled for it (no `--chip`).
+    fn board_chip(&self) -> anyhow::Result<Option<ChipProfile>> {
+        let (Some(url), None) = (&self.board, &self.network.chip) else {
+            return Ok(None);
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("cannot start the async runtime")?;
+        let info = runtime.block_on(async {
+            let board = RemoteBoard::connect_with(url, None, self.token.as_deref())
+                .await
+                .with_context(|| format!("cannot connect to the board at {url}"))?;
+            neurite_host::Board::info(&board)
+                .await
+                .with_context(|| format!("cannot read the board's info at {url}"))
+        })?;
+        let chip = ChipProfile::from_toml(&info.chip_profile_toml)
+            .with_context(|| format!("the board at {url} sent an unreadable chip profile"))?;
+        Ok(Some(chip))
+    }
+
     /// Compiles (when given a description) and runs with the model on.
     pub(crate) fn execute(&self) -> anyhow::Result<Executed> {
-        match self.network.load()? {
+        match self.network.load_for(self.board_chip()?)? {
             Loaded::Description(network, chip) => {
                 let steps = self.steps(network.steps)?;
                 let compiled = neurite::compiler::compile(&network, &chip)?;

@@ -1127,3 +1127,41 @@ async fn health_and_reflection_are_served() {
     assert!(list.service.iter().any(|s| s.name == "neurite.v1.Board"));
     running.shutdown().await.expect("clean shutdown");
 }
+
+/// `neurite run NET --json --steps 200 ARGS…`, parsed.
+fn neurite_json(net: std::path::PathBuf, args: Vec<String>) -> serde_json::Value {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_neurite"))
+        .arg("run")
+        .arg(&net)
+        .args(["--json", "--steps", "200"])
+        .args(args)
+        .output()
+        .expect("neurite runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("JSON")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn neurite_run_on_a_daemon_compiles_for_its_chip_and_matches_the_local_run() {
+    let running = daemon(DaemonConfig::new(ChipProfile::loihi1())).await;
+    let example = crate::support::root().join("examples/balanced-poisson.toml");
+    let args = vec!["--board".to_string(), running.url()];
+    let net = example.clone();
+    let remote = tokio::task::spawn_blocking(move || neurite_json(net, args))
+        .await
+        .expect("ran");
+    let args = vec!["--chip".to_string(), "loihi1".to_string()];
+    let local = tokio::task::spawn_blocking(move || neurite_json(example, args))
+        .await
+        .expect("ran");
+    assert_eq!(remote["populations"], local["populations"]);
+    let steps = remote["populations"]["exc"]["spikes"]
+        .as_array()
+        .map(Vec::len);
+    assert_eq!(steps, Some(200));
+    running.shutdown().await.expect("clean shutdown");
+}
