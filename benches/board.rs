@@ -243,6 +243,10 @@ fn round_trip(c: &mut Criterion, rt: &tokio::runtime::Runtime, remote: &RemoteBo
     let program = thousand();
     let local = LocalBoard::new(ChipProfile::loihi2());
     let mut group = c.benchmark_group("round trip");
+    // The floor of any call: a unary GetInfo over the same connection.
+    group.bench_function("remote: GetInfo (unary call)", |b| {
+        b.iter(|| rt.block_on(remote.info()).expect("info"));
+    });
     for (name, on_remote) in [("remote", true), ("local", false)] {
         rt.block_on(async {
             if on_remote {
@@ -388,7 +392,7 @@ fn main() {
         upload(&mut c, &rt);
     }
     c.final_summary();
-    if wanted("percentiles") && std::env::args().all(|a| a != "--list") {
+    if wanted("round trip") && std::env::args().all(|a| a != "--list") {
         percentiles(&rt, &remote);
     }
     rt.block_on(running.shutdown()).expect("shutdown");

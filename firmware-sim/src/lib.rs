@@ -23,7 +23,7 @@ use neurite_proto::{CLIENT_KEY, ProgramAssembler, ProtoError, core_limits, v1};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_stream::Stream;
-use tokio_stream::wrappers::{ReceiverStream, TcpListenerStream};
+use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
 /// How a daemon is set up.
@@ -608,8 +608,11 @@ pub async fn serve(
             tracing::warn!("stopping the board: {e}");
         }
     };
+    // Small frames go out at once: without TCP_NODELAY a reply can wait
+    // for the peer's delayed acknowledgement (tens of milliseconds).
+    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
     router
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), stopping)
+        .serve_with_incoming_shutdown(incoming, stopping)
         .await
 }
 
