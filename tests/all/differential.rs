@@ -168,7 +168,7 @@ fn input(name: String, size: usize) -> BoxedStrategy<Value> {
 }
 
 /// A random description, the number of steps to run it and the neurons per core.
-fn network() -> impl Strategy<Value = (Value, u64, u32)> {
+pub(crate) fn network() -> impl Strategy<Value = (Value, u64, u32)> {
     (
         proptest::collection::vec(1usize..=6, 0..=2),
         proptest::collection::vec(1usize..=8, 1..=3),

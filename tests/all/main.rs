@@ -10,3 +10,4 @@ mod golden;
 mod hostile;
 mod lava;
 mod support;
+mod threads;

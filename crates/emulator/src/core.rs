@@ -1,9 +1,18 @@
-//! One core at run time: neuron state as structure of arrays, synapse memory
-//! split into per-group segments, and the delay ring that holds synaptic input
-//! until the step it arrives.
+//! One core at run time: neuron state as structure of arrays, the update of
+//! all its neurons in one branch-free loop, and the routing tables the
+//! counters and the time model read.
+//!
+//! The synaptic input a core's neurons take each step lives in the delivery
+//! fabric (`fabric.rs`), which hands [`CoreState::update_neurons`] the slice
+//! of its delay ring for the step.
 
-use bitvec::vec::BitVec;
 use neurite_program::{AxonAddress, Core, Run, SynapseKind};
+
+use crate::Var;
+use crate::neuron::{LifConstants, decay32, wrap_u32};
+
+/// Voltage saturates at ±(2^23 − 1).
+const V_LIMIT: i32 = (1 << 23) - 1;
 
 /// Position of a synapse kind in per-kind tables: dense, sparse, convolutional.
 pub(crate) fn kind_index(kind: SynapseKind) -> usize {
@@ -14,72 +23,230 @@ pub(crate) fn kind_index(kind: SynapseKind) -> usize {
     }
 }
 
-use crate::Var;
-use crate::neuron::{LifConstants, apply_weight_exp, lif_step};
+/// A core's neuron arrays are padded to a multiple of this many lanes, and
+/// updated in blocks of it, so that the update is vector code alone (no
+/// scalar remainder per core). Padding neurons have no synapses, and their
+/// state is never read.
+pub(crate) const LANES: usize = 16;
 
-/// A run of synapse entries of one group within an axon's run.
-#[derive(Debug, Clone, Copy)]
-struct Segment {
-    group: u16,
-    start: u32,
-    end: u32,
+/// The padded length of `n` neurons.
+pub(crate) fn lanes(n: usize) -> usize {
+    n.div_ceil(LANES) * LANES
 }
 
-/// A synapse entry ready to add: the weight is on the 8-bit scale and, for
-/// groups with a non-negative exponent, already shifted by it.
-#[derive(Debug, Clone, Copy)]
-struct Entry {
-    target: u32,
-    weight: i32,
-    delay: u8,
-}
-
+/// The constants of a core's neurons, per neuron as columns, or one set when
+/// every neuron shares them (the common case: the update then reads only u,
+/// v and the input). Columns are padded with constants that keep padding
+/// neurons at rest: no bias, no decay, the highest threshold.
 #[derive(Debug)]
-struct Group {
-    weight_exp: i8,
-    /// Index of the group's kind: dense 0, sparse 1, convolutional 2.
-    kind: usize,
-    /// Segments of this group hit during the current step (negative exponent
-    /// only: their sums must be formed before the shift rounds them).
-    pending: Vec<u32>,
+enum Params {
+    Uniform(LifConstants),
+    Columns {
+        keep_u: Vec<i32>,
+        keep_v: Vec<i32>,
+        bias: Vec<i32>,
+        theta: Vec<i32>,
+        refractory: Vec<i32>,
+    },
+}
+
+/// One neuron's constants, as the update loop reads them.
+#[derive(Debug, Clone, Copy)]
+struct Constants {
+    keep_u: i32,
+    keep_v: i32,
+    bias: i32,
+    theta: i32,
+    refractory: i32,
+}
+
+impl From<LifConstants> for Constants {
+    fn from(c: LifConstants) -> Self {
+        Self {
+            keep_u: c.keep_u,
+            keep_v: c.keep_v,
+            bias: c.bias,
+            theta: c.theta,
+            refractory: i32::from(c.refractory),
+        }
+    }
+}
+
+/// The constants of a block of [`LANES`] neurons; inlined into the update
+/// loop, so that the uniform case reads no memory at all.
+trait ConstantsAt: Copy {
+    /// The constants of the block starting at neuron `start`.
+    fn block(self, start: usize) -> Self;
+    /// Neuron `i` of the block.
+    fn at(&self, i: usize) -> Constants;
+}
+
+impl ConstantsAt for Constants {
+    #[inline(always)]
+    fn block(self, _: usize) -> Self {
+        self
+    }
+
+    #[inline(always)]
+    fn at(&self, _: usize) -> Constants {
+        *self
+    }
+}
+
+#[derive(Clone, Copy)]
+struct ColumnsRef<'a> {
+    keep_u: &'a [i32],
+    keep_v: &'a [i32],
+    bias: &'a [i32],
+    theta: &'a [i32],
+    refractory: &'a [i32],
+}
+
+impl ConstantsAt for ColumnsRef<'_> {
+    #[inline(always)]
+    fn block(self, start: usize) -> Self {
+        // Slices of LANES entries: the loop needs no bounds checks.
+        let range = start..start + LANES;
+        Self {
+            keep_u: &self.keep_u[range.clone()],
+            keep_v: &self.keep_v[range.clone()],
+            bias: &self.bias[range.clone()],
+            theta: &self.theta[range.clone()],
+            refractory: &self.refractory[range],
+        }
+    }
+
+    #[inline(always)]
+    fn at(&self, i: usize) -> Constants {
+        Constants {
+            keep_u: self.keep_u[i],
+            keep_v: self.keep_v[i],
+            bias: self.bias[i],
+            theta: self.theta[i],
+            refractory: self.refractory[i],
+        }
+    }
+}
+
+/// What one pass over a core's neurons found.
+#[derive(Debug, Clone, Copy, Default)]
+struct Pass {
+    active: u32,
+    /// Non-zero if a neuron (or a padding neuron) spiked.
+    spiked: u8,
+    /// OR of every u, v and refractory counter after the update: 0 when the
+    /// core is at rest.
+    state: i32,
+}
+
+/// One timestep of every neuron of a core (the arithmetic of
+/// [`crate::neuron::lif_step`], in 32-bit lanes and without branches, so
+/// that the compiler vectorizes it), [`LANES`] neurons at a time; every
+/// slice is padded to a multiple of it. `REFRACTORY` is false when no
+/// neuron has a refractory period: `refractory_left` then stays 0 and is not
+/// read. `REST` asks for [`Pass::state`]; `COUNT` for [`Pass::active`]
+/// (without it, every neuron counts as active: for a bias shared by all and
+/// not 0).
+#[inline(always)]
+fn update<const REFRACTORY: bool, const REST: bool, const COUNT: bool>(
+    u: &mut [i32],
+    v: &mut [i32],
+    refractory_left: &mut [i32],
+    input: &mut [i32],
+    flags: &mut [u8],
+    constants: impl ConstantsAt,
+) -> Pass {
+    let mut pass = Pass::default();
+    let blocks = u
+        .chunks_exact_mut(LANES)
+        .zip(v.chunks_exact_mut(LANES))
+        .zip(refractory_left.chunks_exact_mut(LANES))
+        .zip(input.chunks_exact_mut(LANES))
+        .zip(flags.chunks_exact_mut(LANES));
+    for (b, ((((u, v), refractory_left), input), flags)) in blocks.enumerate() {
+        let constants = constants.block(b * LANES);
+        for i in 0..LANES {
+            let c = constants.at(i);
+            let a = std::mem::take(&mut input[i]);
+            let (u0, v0) = (u[i], v[i]);
+            if COUNT {
+                pass.active += u32::from((a | c.bias | u0 | v0) != 0);
+            }
+            let u1 = wrap_u32(decay32(u0, c.keep_u).wrapping_add(a.wrapping_shl(6)));
+            let v1 = (decay32(v0, c.keep_v) + u1 + c.bias).clamp(-V_LIMIT, V_LIMIT);
+            u[i] = u1;
+            let spiked;
+            if REFRACTORY {
+                let r = refractory_left[i];
+                let held = r > 0;
+                spiked = !held & (v1 > c.theta);
+                v[i] = if held {
+                    v0
+                } else if spiked {
+                    0
+                } else {
+                    v1
+                };
+                let r1 = if held {
+                    r - 1
+                } else if spiked {
+                    c.refractory
+                } else {
+                    0
+                };
+                refractory_left[i] = r1;
+                if REST {
+                    pass.state |= r1;
+                }
+            } else {
+                spiked = v1 > c.theta;
+                v[i] = if spiked { 0 } else { v1 };
+            }
+            flags[i] = u8::from(spiked);
+            pass.spiked |= u8::from(spiked);
+            if REST {
+                pass.state |= u[i] | v[i];
+            }
+        }
+    }
+    pass
 }
 
 #[derive(Debug)]
 pub(crate) struct CoreState {
     /// Physical core this one occupies.
     pub(crate) location: u32,
+    /// Neurons, and the length of the padded arrays (`lanes(n)`).
     n: usize,
-    constants: Vec<LifConstants>,
+    lanes: usize,
+    params: Params,
+    /// Some neuron has a refractory period.
+    refractory: bool,
+    /// Neurons with a bias other than 0. With none, no input and all state
+    /// at 0, an update changes nothing and is skipped.
+    biased: usize,
     /// Bias mantissa and exponent of each neuron, as the Program gives them
-    /// (`constants` holds their product).
+    /// (`params` holds their product).
     bias_mant: Vec<i16>,
     bias_exp: Vec<u8>,
+    /// Per neuron and padding neuron.
     u: Vec<i32>,
     v: Vec<i32>,
-    refractory_left: Vec<u8>,
-    spikes: BitVec,
+    refractory_left: Vec<i32>,
+    /// Per neuron (and padding neuron), 1 if it spiked in the last step.
+    spikes: Vec<u8>,
     spike_counts: Vec<u64>,
-    /// Per axon, its segments.
-    axons: Vec<Run>,
+    /// u, v and the refractory counters are all 0 (known after an update of
+    /// a core without bias). A cache: every write to the state clears it.
+    resting: bool,
+    /// Active updates and spikes of the last step, and whether any neuron
+    /// or padding neuron spiked.
+    last_active: u64,
+    last_spikes: u64,
+    spiked_any: bool,
     /// Per axon, the synapse entries of its run by kind (dense, sparse,
     /// convolutional): the synaptic operations a spike on it costs.
     axon_entries: Vec<[u32; 3]>,
-    /// Synaptic operations of the step by kind.
-    ops_by_kind: [u64; 3],
-    segments: Vec<Segment>,
-    entries: Vec<Entry>,
-    groups: Vec<Group>,
-    /// Groups that have pending segments this step.
-    active_groups: Vec<u16>,
-    /// Synaptic input by arrival step: slot `t & ring_mask` holds step t's
-    /// input for every neuron, modulo 2^32.
-    ring: Vec<i32>,
-    ring_mask: u64,
-    /// Sums of one negative-exponent group per (target, delay), and the
-    /// indices written since the last flush.
-    scratch: Vec<i64>,
-    scratch_dirty: Vec<u32>,
-    delay_span: usize,
     routes: Vec<Run>,
     destinations: Vec<AxonAddress>,
 }
@@ -89,7 +256,7 @@ impl CoreState {
     pub(crate) fn new(core: &Core) -> Self {
         let n = core.neurons.len();
         let neurons = &core.neurons;
-        let constants = (0..n)
+        let constants: Vec<LifConstants> = (0..n)
             .map(|i| {
                 let p = core.profiles[usize::from(neurons.profile[i].0)];
                 LifConstants::new(
@@ -102,68 +269,51 @@ impl CoreState {
                 )
             })
             .collect();
-
-        let max_delay = core.synapses.iter().map(|s| s.delay).max().unwrap_or(0);
-        // A spike lands up to max_delay + 1 slots ahead of the slot being read.
-        let slots = (usize::from(max_delay) + 2).next_power_of_two();
-        let delay_span = usize::from(max_delay) + 1;
-
-        let groups: Vec<Group> = core
-            .groups
-            .iter()
-            .map(|g| Group {
-                weight_exp: g.weight_exp,
-                kind: kind_index(g.kind),
-                pending: Vec::new(),
-            })
-            .collect();
-        let entries = core
-            .synapses
-            .iter()
-            .map(|s| {
-                let group = &core.groups[usize::from(s.group.0)];
-                let weight = group.weight_of(s.weight);
-                Entry {
-                    target: s.target.0,
-                    weight: if group.weight_exp >= 0 {
-                        weight << group.weight_exp
-                    } else {
-                        weight
-                    },
-                    delay: s.delay,
+        let lanes = lanes(n);
+        let params = match constants.first() {
+            Some(&first) if constants.iter().any(|&c| c != first) => {
+                let column = |f: &dyn Fn(&LifConstants) -> i32, pad: i32| -> Vec<i32> {
+                    let mut column: Vec<i32> = constants.iter().map(f).collect();
+                    column.resize(lanes, pad);
+                    column
+                };
+                Params::Columns {
+                    keep_u: column(&|c| c.keep_u, 0),
+                    keep_v: column(&|c| c.keep_v, 0),
+                    bias: column(&|c| c.bias, 0),
+                    theta: column(&|c| c.theta, i32::MAX),
+                    refractory: column(&|c| i32::from(c.refractory), 0),
                 }
-            })
-            .collect();
-        let mut axons = Vec::with_capacity(core.axons.len());
-        let mut segments = Vec::new();
-        for run in &core.axons {
-            let first = segments.len() as u32;
-            let range = run.range();
-            let mut start = range.start;
-            while start < range.end {
-                let group = core.synapses[start].group.0;
-                let mut end = start + 1;
-                while end < range.end && core.synapses[end].group.0 == group {
-                    end += 1;
-                }
-                segments.push(Segment {
-                    group,
-                    start: start as u32,
-                    end: end as u32,
-                });
-                start = end;
             }
-            axons.push(Run {
-                start: first,
-                len: segments.len() as u32 - first,
-            });
-        }
-        let needs_scratch = core.groups.iter().any(|g| g.weight_exp < 0);
-
+            first => Params::Uniform(
+                first
+                    .copied()
+                    .unwrap_or(LifConstants::new(0, 0, 0, 0, 0, 0)),
+            ),
+        };
+        let padded = |values: &[i32]| {
+            let mut padded = values.to_vec();
+            padded.resize(lanes, 0);
+            padded
+        };
         Self {
             location: core.location,
+            n,
+            lanes,
+            params,
+            refractory: constants.iter().any(|c| c.refractory > 0),
+            biased: constants.iter().filter(|c| c.bias != 0).count(),
             bias_mant: neurons.bias_mant.clone(),
             bias_exp: neurons.bias_exp.clone(),
+            u: padded(&neurons.u),
+            v: padded(&neurons.v),
+            refractory_left: vec![0; lanes],
+            spikes: vec![0; lanes],
+            spike_counts: vec![0; n],
+            resting: false,
+            last_active: 0,
+            last_spikes: 0,
+            spiked_any: false,
             axon_entries: core
                 .axons
                 .iter()
@@ -175,28 +325,6 @@ impl CoreState {
                     by_kind
                 })
                 .collect(),
-            ops_by_kind: [0; 3],
-            n,
-            constants,
-            u: neurons.u.clone(),
-            v: neurons.v.clone(),
-            refractory_left: vec![0; n],
-            spikes: BitVec::repeat(false, n),
-            spike_counts: vec![0; n],
-            axons,
-            segments,
-            entries,
-            groups,
-            active_groups: Vec::new(),
-            ring: vec![0; slots * n],
-            ring_mask: (slots - 1) as u64,
-            scratch: if needs_scratch {
-                vec![0; n * delay_span]
-            } else {
-                Vec::new()
-            },
-            scratch_dirty: Vec::new(),
-            delay_span,
             routes: core.routes.clone(),
             destinations: core.destinations.clone(),
         }
@@ -206,54 +334,127 @@ impl CoreState {
         self.n
     }
 
-    fn slot(&self, step: u64) -> usize {
-        (step & self.ring_mask) as usize * self.n
+    /// The length of the core's padded arrays.
+    pub(crate) fn lanes(&self) -> usize {
+        self.lanes
     }
 
-    /// Step 1 of a timestep: every neuron consumes its input for step `t`.
-    /// Returns the active updates: neurons with input, bias or a state away
-    /// from rest (an inactive update changes nothing).
-    pub(crate) fn update_neurons(&mut self, t: u64) -> u64 {
-        let base = self.slot(t);
-        let input = &mut self.ring[base..base + self.n];
-        let state = self
-            .u
-            .iter_mut()
-            .zip(&mut self.v)
-            .zip(&mut self.refractory_left)
-            .zip(&self.constants);
-        let mut active = 0u64;
-        for (i, ((((u, v), refractory_left), constants), a)) in
-            state.zip(input.iter_mut()).enumerate()
-        {
-            let a = std::mem::take(a);
-            active += u64::from((a | constants.bias | *u | *v) != 0);
-            let spiked = lif_step(u, v, refractory_left, a, constants);
-            self.spikes.set(i, spiked);
-            self.spike_counts[i] += u64::from(spiked);
+    /// Step 1 of a timestep: every neuron consumes its input for the step,
+    /// `input` (one entry per neuron and padding neuron, left at 0). A core at
+    /// rest without bias and without input is skipped: its update would
+    /// change nothing.
+    pub(crate) fn update_neurons(&mut self, input: &mut [i32]) {
+        let input = &mut input[..self.lanes];
+        if self.resting && input.iter().fold(0, |acc, &a| acc | a) == 0 {
+            if self.spiked_any {
+                self.spikes.fill(0);
+                self.spiked_any = false;
+            }
+            self.last_active = 0;
+            self.last_spikes = 0;
+            return;
         }
-        active
+        let (u, v, r) = (&mut self.u, &mut self.v, &mut self.refractory_left);
+        let flags = &mut self.spikes;
+        let no_bias = self.biased == 0;
+        let pass = match (&self.params, self.refractory, no_bias) {
+            // A shared bias: every neuron is active, or none is biased.
+            (Params::Uniform(c), false, false) => {
+                update::<false, false, false>(u, v, r, input, flags, Constants::from(*c))
+            }
+            (Params::Uniform(c), false, true) => {
+                update::<false, true, true>(u, v, r, input, flags, Constants::from(*c))
+            }
+            (Params::Uniform(c), true, false) => {
+                update::<true, false, false>(u, v, r, input, flags, Constants::from(*c))
+            }
+            (Params::Uniform(c), true, true) => {
+                update::<true, true, true>(u, v, r, input, flags, Constants::from(*c))
+            }
+            (
+                Params::Columns {
+                    keep_u,
+                    keep_v,
+                    bias,
+                    theta,
+                    refractory,
+                },
+                with_refractory,
+                rest,
+            ) => {
+                let columns = ColumnsRef {
+                    keep_u,
+                    keep_v,
+                    bias,
+                    theta,
+                    refractory,
+                };
+                match (with_refractory, rest) {
+                    (false, false) => update::<false, false, true>(u, v, r, input, flags, columns),
+                    (false, true) => update::<false, true, true>(u, v, r, input, flags, columns),
+                    (true, false) => update::<true, false, true>(u, v, r, input, flags, columns),
+                    (true, true) => update::<true, true, true>(u, v, r, input, flags, columns),
+                }
+            }
+        };
+        self.resting = no_bias && pass.state == 0;
+        // Without COUNT every neuron is active; padding neurons never are.
+        self.last_active = if no_bias || matches!(self.params, Params::Columns { .. }) {
+            u64::from(pass.active)
+        } else {
+            self.n as u64
+        };
+        self.spiked_any = pass.spiked != 0;
+        self.last_spikes = 0;
     }
 
-    /// Step 2: the axons this core's spikes of the step reach, per core.
-    /// Returns the messages sent (one per routing entry of a spiking neuron).
-    pub(crate) fn route_spikes(&self, inbox: &mut [Vec<u32>]) -> u64 {
-        let mut sent = 0u64;
-        for i in self.spikes.iter_ones() {
-            let destinations = &self.destinations[self.routes[i].range()];
-            sent += destinations.len() as u64;
-            for d in destinations {
-                inbox[d.core.0 as usize].push(d.axon.0);
+    /// Appends `base + i` for every neuron i that spiked in the last step,
+    /// in increasing order, and counts the spikes (call after every update).
+    pub(crate) fn collect_spikes(&mut self, base: u32, out: &mut Vec<u32>) {
+        if !self.spiked_any {
+            return;
+        }
+        let before = out.len();
+        // The flags are padded to a multiple of 8: read them 8 at a time.
+        for (w, chunk) in self.spikes.chunks_exact(8).enumerate() {
+            let mut bits = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+            while bits != 0 {
+                let i = w * 8 + (bits.trailing_zeros() / 8) as usize;
+                if i >= self.n {
+                    break;
+                }
+                out.push(base + i as u32);
+                self.spike_counts[i] += 1;
+                bits &= bits - 1;
             }
         }
-        sent
+        self.last_spikes = (out.len() - before) as u64;
+    }
+
+    /// Neurons that spiked in the last step, in increasing order.
+    pub(crate) fn spiking(&self) -> impl Iterator<Item = usize> + '_ {
+        self.spikes[..self.n]
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| **s != 0)
+            .map(|(i, _)| i)
+    }
+
+    /// Active updates and spikes of the last step.
+    pub(crate) fn last_counts(&self) -> (u64, u64) {
+        (self.last_active, self.last_spikes)
+    }
+
+    /// Where neuron `i`'s spikes go.
+    pub(crate) fn destinations_of(&self, i: usize) -> &[AxonAddress] {
+        &self.destinations[self.routes[i].range()]
     }
 
     /// The messages of this step's spikes, in sending order: (destination
     /// core, destination axon), for the time model.
     pub(crate) fn messages(&self, out: &mut Vec<(u32, u32)>) {
-        for i in self.spikes.iter_ones() {
-            for d in &self.destinations[self.routes[i].range()] {
+        for i in self.spiking() {
+            for d in self.destinations_of(i) {
                 out.push((d.core.0, d.axon.0));
             }
         }
@@ -264,91 +465,17 @@ impl CoreState {
         self.axon_entries[axon as usize]
     }
 
-    /// Synaptic operations of the last delivery by kind (dense, sparse,
-    /// convolutional).
-    pub(crate) fn ops_by_kind(&self) -> [u64; 3] {
-        self.ops_by_kind
-    }
-
-    /// Step 3: reads the synapse runs of the axons hit at step `t` and adds
-    /// their contributions to the ring. Returns the synapse entries read.
-    pub(crate) fn deliver(&mut self, t: u64, inbox: &[u32]) -> u64 {
-        self.ops_by_kind = [0; 3];
-        for &axon in inbox {
-            let run = self.axons[axon as usize];
-            for s in run.range() {
-                let segment = self.segments[s];
-                let group = &mut self.groups[usize::from(segment.group)];
-                self.ops_by_kind[group.kind] += u64::from(segment.end - segment.start);
-                if group.weight_exp < 0 {
-                    if group.pending.is_empty() {
-                        self.active_groups.push(segment.group);
-                    }
-                    group.pending.push(s as u32);
-                    continue;
-                }
-                for e in &self.entries[segment.start as usize..segment.end as usize] {
-                    let at = ((t + 1 + u64::from(e.delay)) & self.ring_mask) as usize * self.n
-                        + e.target as usize;
-                    self.ring[at] = self.ring[at].wrapping_add(e.weight);
-                }
-            }
-        }
-        let mut active = std::mem::take(&mut self.active_groups);
-        for &g in &active {
-            self.flush_group(t, usize::from(g));
-        }
-        // Hand the buffer back so its capacity is reused next step.
-        active.clear();
-        self.active_groups = active;
-        self.ops_by_kind.iter().sum()
-    }
-
-    /// Sums one negative-exponent group's contributions of this step per
-    /// (target, delay), then shifts each sum (rounding toward −∞) into the ring.
-    fn flush_group(&mut self, t: u64, g: usize) {
-        let span = self.delay_span;
-        let pending = std::mem::take(&mut self.groups[g].pending);
-        for &s in &pending {
-            let segment = self.segments[s as usize];
-            for e in &self.entries[segment.start as usize..segment.end as usize] {
-                let index = e.target as usize * span + usize::from(e.delay);
-                if self.scratch[index] == 0 {
-                    // A sum that returns to 0 and moves again is listed twice;
-                    // the second visit finds 0 and adds nothing.
-                    self.scratch_dirty.push(index as u32);
-                }
-                self.scratch[index] += i64::from(e.weight);
-            }
-        }
-        let weight_exp = self.groups[g].weight_exp;
-        for &index in &self.scratch_dirty {
-            let index = index as usize;
-            let sum = std::mem::take(&mut self.scratch[index]);
-            if sum == 0 {
-                continue;
-            }
-            let (target, delay) = (index / span, (index % span) as u64);
-            let at = ((t + 1 + delay) & self.ring_mask) as usize * self.n + target;
-            // The ring keeps input modulo 2^32; truncating is exact for u.
-            self.ring[at] = self.ring[at].wrapping_add(apply_weight_exp(sum, weight_exp) as i32);
-        }
-        self.scratch_dirty.clear();
-        let mut pending = pending;
-        pending.clear();
-        self.groups[g].pending = pending;
-    }
-
-    pub(crate) fn spikes_last_step(&self) -> u64 {
-        self.spikes.count_ones() as u64
-    }
-
     pub(crate) fn spiked(&self, neuron: usize) -> bool {
-        self.spikes[neuron]
+        self.spikes[neuron] != 0
     }
 
     pub(crate) fn spike_count(&self, neuron: usize) -> u64 {
         self.spike_counts[neuron]
+    }
+
+    /// Spikes of every neuron since creation.
+    pub(crate) fn spike_counts(&self) -> &[u64] {
+        &self.spike_counts
     }
 
     pub(crate) fn get(&self, var: Var, neuron: usize) -> i32 {
@@ -373,8 +500,54 @@ impl CoreState {
             Var::SpikeCount => {}
         }
         if matches!(var, Var::BiasMant | Var::BiasExp) {
-            self.constants[neuron].bias =
-                i32::from(self.bias_mant[neuron]) << self.bias_exp[neuron];
+            let bias = i32::from(self.bias_mant[neuron]) << self.bias_exp[neuron];
+            let old = self.bias_of(neuron);
+            if bias != old {
+                self.biased = self.biased + usize::from(bias != 0) - usize::from(old != 0);
+                self.columns().bias[neuron] = bias;
+            }
+        }
+        // The state may have left rest.
+        self.resting = false;
+    }
+
+    fn bias_of(&self, neuron: usize) -> i32 {
+        match &self.params {
+            Params::Uniform(c) => c.bias,
+            Params::Columns { bias, .. } => bias[neuron],
         }
     }
+
+    /// The per-neuron columns, made from the shared constants if need be.
+    fn columns(&mut self) -> ColumnsMut<'_> {
+        if let Params::Uniform(c) = self.params {
+            let (n, lanes) = (self.n, self.lanes);
+            let column = |value: i32, pad: i32| {
+                let mut column = vec![value; n];
+                column.resize(lanes, pad);
+                column
+            };
+            self.params = Params::Columns {
+                keep_u: column(c.keep_u, 0),
+                keep_v: column(c.keep_v, 0),
+                bias: column(c.bias, 0),
+                theta: column(c.theta, i32::MAX),
+                refractory: column(i32::from(c.refractory), 0),
+            };
+            // Padding neurons ran with the shared bias: put them at rest,
+            // where their new constants keep them.
+            for values in [&mut self.u, &mut self.v, &mut self.refractory_left] {
+                values[n..].fill(0);
+            }
+        }
+        match &mut self.params {
+            Params::Columns { bias, .. } => ColumnsMut { bias },
+            Params::Uniform(_) => unreachable!("made columns above"),
+        }
+    }
+}
+
+/// The writable columns of a core's constants.
+struct ColumnsMut<'a> {
+    bias: &'a mut Vec<i32>,
 }

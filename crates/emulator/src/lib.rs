@@ -15,7 +15,9 @@
 //!    synapse group, target and delay, shifted by the group's weight exponent
 //!    and added to the delay ring so they reach u at step t + 1 + delay.
 //!
-//! The emulator is synchronous and deterministic: no I/O, no threads of its own.
+//! The emulator is synchronous and deterministic, and does no I/O. It runs on
+//! the caller's thread unless [`Emulator::set_threads`] gives it a pool of
+//! its own; results do not depend on the number of threads.
 //!
 //! ```
 //! use neurite_chip::ChipProfile;
@@ -55,6 +57,10 @@
 //! ```
 
 mod core;
+mod counts;
+mod fabric;
+#[cfg(test)]
+mod fabric_tests;
 pub mod model;
 #[cfg(test)]
 mod model_tests;
@@ -67,6 +73,8 @@ use neurite_chip::{ChipProfile, Costs};
 use neurite_program::{InputPort, PopulationMap, Program, ValidationError};
 
 use crate::core::CoreState;
+use crate::counts::Counts;
+use crate::fabric::Fabric;
 pub use crate::model::{Counters, Model};
 
 /// Why the emulator refused a request.
@@ -159,18 +167,15 @@ pub struct Emulator {
     /// Per input port, the channels injected for the next step.
     queued: Vec<BitVec>,
     populations: Vec<PopulationMap>,
-    /// Per destination core, the input axons hit during the current step.
-    inbox: Vec<Vec<u32>>,
+    /// Spike delivery: the flattened synapse runs and the delay rings.
+    fabric: Fabric,
+    /// Threads the cores run on, and the pool of all but the caller's.
+    threads: usize,
+    pool: Option<rayon::ThreadPool>,
     chip: ChipProfile,
-    /// Per core: the counts of the last step, and since creation.
-    step_counts: Vec<Counters>,
-    totals: Vec<Counters>,
+    /// The counters of the last step and since creation.
+    counts: Counts,
     model: Option<Model>,
-    /// The step's messages (source core, destination core, axon) and host
-    /// spikes (destination core, axon), kept for the model.
-    messages: Vec<(u32, u32, u32)>,
-    host_messages: Vec<(u32, u32)>,
-    scratch: Vec<(u32, u32)>,
 }
 
 impl Emulator {
@@ -187,15 +192,51 @@ impl Emulator {
                 .map(|port| BitVec::repeat(false, port.channels.len()))
                 .collect(),
             populations: program.populations.clone(),
-            inbox: vec![Vec::new(); program.cores.len()],
+            fabric: Fabric::new(program),
+            threads: 1,
+            pool: None,
             chip: chip.clone(),
-            step_counts: vec![Counters::default(); program.cores.len()],
-            totals: vec![Counters::default(); program.cores.len()],
+            counts: Counts::new(program.cores.len(), &program.inputs),
             model: None,
-            messages: Vec::new(),
-            host_messages: Vec::new(),
-            scratch: Vec::new(),
         })
+    }
+
+    /// Runs the cores on `threads` threads from the next step; 0 means one
+    /// per available CPU. The default is 1: the emulator then runs entirely
+    /// on the caller's thread. With more, the cores are split into as many
+    /// partitions of consecutive cores (never more than there are cores),
+    /// each updated and fed by one thread, the caller's among them; results
+    /// are the same for any number of threads. If threads cannot be started,
+    /// the emulator stays on one.
+    pub fn set_threads(&mut self, threads: usize) {
+        let threads = match threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        let parts = threads.clamp(1, self.cores.len().max(1));
+        let pool = if parts > 1 {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(parts - 1)
+                .thread_name(|i| format!("neurite-emulator-{i}"))
+                .build()
+                .ok()
+        } else {
+            None
+        };
+        let parts = if pool.is_some() { parts } else { 1 };
+        if parts != self.fabric.parts() {
+            let mut fabric = self.fabric.repartition(parts);
+            fabric.carry_over(&self.fabric);
+            self.fabric = fabric;
+        }
+        self.pool = pool;
+        self.threads = parts;
+    }
+
+    /// The threads the cores run on (see [`Emulator::set_threads`]): at most
+    /// one per core.
+    pub fn threads(&self) -> usize {
+        self.threads
     }
 
     /// Starts modelling time and energy from the next step, priced with
@@ -213,18 +254,18 @@ impl Emulator {
     /// Each core's counts in the last step (hops and chip links only when
     /// the model is enabled).
     pub fn step_counts(&self) -> &[Counters] {
-        &self.step_counts
+        self.counts.last(&self.cores, &self.inputs, &self.fabric)
     }
 
     /// Each core's counts since creation.
     pub fn core_totals(&self) -> &[Counters] {
-        &self.totals
+        self.counts.totals(&self.cores, &self.inputs)
     }
 
     /// All cores' counts since creation.
     pub fn totals(&self) -> Counters {
         let mut sum = Counters::default();
-        for c in &self.totals {
+        for c in self.core_totals() {
             sum += *c;
         }
         sum
@@ -272,68 +313,21 @@ impl Emulator {
     pub fn step(&mut self) {
         self.step += 1;
         let t = self.step;
-        let modelled = self.model.is_some();
-        for (core, counts) in self.cores.iter_mut().zip(&mut self.step_counts) {
-            let active = core.update_neurons(t);
-            *counts = Counters {
-                neuron_updates: core.len() as u64,
-                active_updates: active,
-                spikes: core.spikes_last_step(),
-                ..Counters::default()
-            };
-        }
-        self.host_messages.clear();
-        for (port, queued) in self.inputs.iter().zip(&mut self.queued) {
+        for (port, queued) in self.queued.iter_mut().enumerate() {
             for channel in queued.iter_ones() {
-                for address in port.channel(channel) {
-                    self.inbox[address.core.0 as usize].push(address.axon.0);
-                    if modelled {
-                        self.host_messages.push((address.core.0, address.axon.0));
-                    }
-                }
+                self.fabric.push_host(port, channel);
+                self.counts.host_spike(port, channel);
             }
             queued.fill(false);
         }
-        self.messages.clear();
-        for (k, core) in self.cores.iter().enumerate() {
-            if modelled {
-                self.scratch.clear();
-                core.messages(&mut self.scratch);
-                for &(d, a) in &self.scratch {
-                    self.inbox[d as usize].push(a);
-                    self.messages.push((k as u32, d, a));
-                }
-                self.step_counts[k].messages_out = self.scratch.len() as u64;
-            } else {
-                self.step_counts[k].messages_out = core.route_spikes(&mut self.inbox);
-            }
-        }
-        for ((core, inbox), counts) in self
-            .cores
-            .iter_mut()
-            .zip(&mut self.inbox)
-            .zip(&mut self.step_counts)
-        {
-            counts.synaptic_ops = core.deliver(t, inbox);
-            let [_, sparse, convolutional] = core.ops_by_kind();
-            counts.sparse_synaptic_ops = sparse;
-            counts.convolutional_synaptic_ops = convolutional;
-            counts.messages_in = inbox.len() as u64;
-            inbox.clear();
-        }
-        if let Some(model) = &mut self.model {
-            let cores = &self.cores;
-            model.record(
-                t,
-                &mut self.step_counts,
-                &self.messages,
-                &self.host_messages,
-                |core, axon| cores[core as usize].axon_entries(axon),
-            );
-        }
-        for (total, counts) in self.totals.iter_mut().zip(&self.step_counts) {
-            *total += *counts;
-        }
+        self.fabric.step(&mut self.cores, t, self.pool.as_ref());
+        self.counts.after_step(
+            t,
+            &self.cores,
+            &self.inputs,
+            &self.fabric,
+            self.model.as_mut(),
+        );
     }
 
     /// The populations of the Program.

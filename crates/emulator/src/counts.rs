@@ -1,0 +1,189 @@
+//! The counters of [`crate::Counters`], kept off the step's path.
+//!
+//! A step counts, per core, its neuron updates, active updates and spikes
+//! (the update loop finds them anyway). Messages and synaptic operations
+//! follow from the spikes through the routing tables: they are derived when
+//! asked, for the last step from its spikes, and since creation from each
+//! source's spike count (a source that spiked k times sent k times the
+//! messages of one spike). With the time and energy model on, every step's
+//! counts are derived at once, since the model prices them.
+
+use std::sync::OnceLock;
+
+use neurite_program::InputPort;
+
+use crate::core::CoreState;
+use crate::fabric::Fabric;
+use crate::model::{Counters, Model};
+
+#[derive(Debug, Default)]
+pub(crate) struct Counts {
+    /// Per core, the last step's counts, once derived.
+    last: OnceLock<Vec<Counters>>,
+    /// Per core, the counts since creation, once derived.
+    totals: OnceLock<Vec<Counters>>,
+    /// Per core, what each step adds up: neuron updates, active updates,
+    /// spikes, and the model's hops and chip links.
+    counted: Vec<Counters>,
+    /// Per port and channel, host spikes since creation.
+    channels: Vec<Vec<u64>>,
+    /// The step's messages (source core, destination core, axon) and host
+    /// spikes (destination core, axon), for the model; reused every step.
+    messages: Vec<(u32, u32, u32)>,
+    host_messages: Vec<(u32, u32)>,
+    scratch: Vec<(u32, u32)>,
+    spare: Vec<Counters>,
+}
+
+/// Adds `times` spikes on `axon` of core `core` to `counts`.
+fn reach(counts: &mut [Counters], cores: &[CoreState], core: u32, axon: u32, times: u64) {
+    let [dense, sparse, convolutional] = cores[core as usize].axon_entries(axon);
+    let c = &mut counts[core as usize];
+    c.messages_in += times;
+    c.synaptic_ops += times * u64::from(dense + sparse + convolutional);
+    c.sparse_synaptic_ops += times * u64::from(sparse);
+    c.convolutional_synaptic_ops += times * u64::from(convolutional);
+}
+
+impl Counts {
+    pub(crate) fn new(cores: usize, inputs: &[InputPort]) -> Self {
+        Self {
+            counted: vec![Counters::default(); cores],
+            channels: inputs.iter().map(|p| vec![0; p.channels.len()]).collect(),
+            ..Self::default()
+        }
+    }
+
+    /// Records a host spike of the coming step.
+    pub(crate) fn host_spike(&mut self, port: usize, channel: usize) {
+        self.channels[port][channel] += 1;
+    }
+
+    /// Counts step `t`, which has just run (the model, when on, prices it).
+    pub(crate) fn after_step(
+        &mut self,
+        t: u64,
+        cores: &[CoreState],
+        inputs: &[InputPort],
+        fabric: &Fabric,
+        model: Option<&mut Model>,
+    ) {
+        let _ = self.totals.take();
+        if let Some(last) = self.last.take() {
+            self.spare = last;
+        }
+        if let Some(model) = model {
+            let mut counts = std::mem::take(&mut self.spare);
+            step_counts(&mut counts, cores, inputs, fabric);
+            self.host_messages.clear();
+            for (port, channel) in fabric.host_spikes() {
+                for address in inputs[port].channel(channel) {
+                    self.host_messages.push((address.core.0, address.axon.0));
+                }
+            }
+            self.messages.clear();
+            for (k, core) in cores.iter().enumerate() {
+                self.scratch.clear();
+                core.messages(&mut self.scratch);
+                self.messages
+                    .extend(self.scratch.iter().map(|&(d, a)| (k as u32, d, a)));
+            }
+            model.record(
+                t,
+                &mut counts,
+                &self.messages,
+                &self.host_messages,
+                |core, axon| cores[core as usize].axon_entries(axon),
+            );
+            for (total, c) in self.counted.iter_mut().zip(&counts) {
+                total.hops_east_west += c.hops_east_west;
+                total.hops_north_south += c.hops_north_south;
+                total.chip_links += c.chip_links;
+            }
+            let _ = self.last.set(counts);
+        }
+        for (total, core) in self.counted.iter_mut().zip(cores) {
+            let (active, spikes) = core.last_counts();
+            total.neuron_updates += core.len() as u64;
+            total.active_updates += active;
+            total.spikes += spikes;
+        }
+    }
+
+    /// Each core's counts in the last step.
+    pub(crate) fn last(
+        &self,
+        cores: &[CoreState],
+        inputs: &[InputPort],
+        fabric: &Fabric,
+    ) -> &[Counters] {
+        self.last.get_or_init(|| {
+            let mut counts = Vec::new();
+            step_counts(&mut counts, cores, inputs, fabric);
+            counts
+        })
+    }
+
+    /// Each core's counts since creation.
+    pub(crate) fn totals(&self, cores: &[CoreState], inputs: &[InputPort]) -> &[Counters] {
+        self.totals.get_or_init(|| {
+            let mut counts = self.counted.clone();
+            for (k, core) in cores.iter().enumerate() {
+                for (i, &times) in core.spike_counts().iter().enumerate() {
+                    if times == 0 {
+                        continue;
+                    }
+                    let destinations = core.destinations_of(i);
+                    counts[k].messages_out += times * destinations.len() as u64;
+                    for d in destinations {
+                        reach(&mut counts, cores, d.core.0, d.axon.0, times);
+                    }
+                }
+            }
+            for (port, channels) in inputs.iter().zip(&self.channels) {
+                for (channel, &times) in channels.iter().enumerate() {
+                    if times > 0 {
+                        for a in port.channel(channel) {
+                            reach(&mut counts, cores, a.core.0, a.axon.0, times);
+                        }
+                    }
+                }
+            }
+            counts
+        })
+    }
+}
+
+/// The counts of the step that has just run, into `counts` (hops and chip
+/// links left at 0).
+fn step_counts(
+    counts: &mut Vec<Counters>,
+    cores: &[CoreState],
+    inputs: &[InputPort],
+    fabric: &Fabric,
+) {
+    counts.clear();
+    counts.extend(cores.iter().map(|core| {
+        let (active, spikes) = core.last_counts();
+        Counters {
+            neuron_updates: core.len() as u64,
+            active_updates: active,
+            spikes,
+            ..Counters::default()
+        }
+    }));
+    for (k, core) in cores.iter().enumerate() {
+        for i in core.spiking() {
+            let destinations = core.destinations_of(i);
+            counts[k].messages_out += destinations.len() as u64;
+            for d in destinations {
+                reach(counts, cores, d.core.0, d.axon.0, 1);
+            }
+        }
+    }
+    for (port, channel) in fabric.host_spikes() {
+        for a in inputs[port].channel(channel) {
+            reach(counts, cores, a.core.0, a.axon.0, 1);
+        }
+    }
+}
