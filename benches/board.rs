@@ -328,9 +328,46 @@ fn upload(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
 }
 
 /// Percentiles of the step-locked round trip, printed.
-fn percentiles(rt: &tokio::runtime::Runtime, remote: &RemoteBoard) {
+fn percentiles(rt: &tokio::runtime::Runtime, remote: &RemoteBoard, url: &str) {
     let program = thousand();
     let local = LocalBoard::new(ChipProfile::loihi2());
+    // A host process of its own: the client alone on a current-thread
+    // runtime, so its side of each call needs no thread hand-off.
+    let own = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(remote.release()).expect("releases");
+    let mut times = own.block_on(async {
+        let client = RemoteBoard::connect(url).await.expect("connects");
+        client.load(&program).await.expect("loads");
+        let mut infos = Vec::new();
+        for _ in 0..5000 {
+            let started = Instant::now();
+            client.info().await.expect("info");
+            infos.push(started.elapsed());
+        }
+        infos.sort();
+        let at = |q: f64| infos[((infos.len() - 1) as f64 * q) as usize].as_secs_f64() * 1e6;
+        println!(
+            "GetInfo percentiles, client on its own thread: p50 {:.1} µs, p99 {:.1} µs",
+            at(0.5),
+            at(0.99)
+        );
+        let times = round_trips(&client, 1, 20_000).await;
+        client.release().await.expect("releases");
+        times
+    });
+    times.sort();
+    let at = |q: f64| times[((times.len() - 1) as f64 * q) as usize].as_secs_f64() * 1e6;
+    println!(
+        "round trip percentiles, remote, client on its own thread: p50 {:.1} µs, p90 {:.1} µs, p99 {:.1} µs, p99.9 {:.1} µs, max {:.1} µs",
+        at(0.5),
+        at(0.9),
+        at(0.99),
+        at(0.999),
+        at(1.0)
+    );
     for (name, on_remote) in [("remote", true), ("local", false)] {
         let mut times = rt.block_on(async {
             if on_remote {
@@ -393,7 +430,7 @@ fn main() {
     }
     c.final_summary();
     if wanted("round trip") && std::env::args().all(|a| a != "--list") {
-        percentiles(&rt, &remote);
+        percentiles(&rt, &remote, &running.url());
     }
     rt.block_on(running.shutdown()).expect("shutdown");
 }

@@ -17,7 +17,9 @@ use neurite_host::convert::{
     output_to_proto, probe_specs_from_proto, probe_to_proto, run_status_to_proto,
     target_from_proto,
 };
-use neurite_host::{Board, LoadedProgram, LocalBoard, RunLength, RunStatus, SpikeReceiver};
+use neurite_host::{
+    Board, DEFAULT_STEP_RECORDS, LoadedProgram, LocalBoard, RunLength, RunStatus, SpikeReceiver,
+};
 use neurite_proto::v1::board_server::{Board as BoardRpc, BoardServer};
 use neurite_proto::{CLIENT_KEY, ProgramAssembler, ProtoError, core_limits, v1};
 use tokio::net::TcpListener;
@@ -39,10 +41,14 @@ pub struct DaemonConfig {
     pub max_program_bytes: u64,
     /// A lease without control calls for this long may be taken over.
     pub lease_timeout: Duration,
+    /// Step records of the energy model kept for GetEnergy (`None`: all);
+    /// totals cover every step either way.
+    pub step_records: Option<usize>,
 }
 
 impl DaemonConfig {
-    /// Defaults: no token, 8 MiB messages, 4 GiB Programs, 60 s leases.
+    /// Defaults: no token, 8 MiB messages, 4 GiB Programs, 60 s leases,
+    /// the most recent [`DEFAULT_STEP_RECORDS`] step records.
     pub fn new(chip: ChipProfile) -> Self {
         Self {
             chip,
@@ -50,6 +56,7 @@ impl DaemonConfig {
             max_message_bytes: 8 << 20,
             max_program_bytes: 4 << 30,
             lease_timeout: Duration::from_secs(60),
+            step_records: Some(DEFAULT_STEP_RECORDS),
         }
     }
 }
@@ -112,7 +119,7 @@ impl BoardService {
     /// A service over a fresh board emulating the configured chip.
     pub fn new(config: DaemonConfig) -> Self {
         Self {
-            board: LocalBoard::new(config.chip.clone()),
+            board: LocalBoard::with_step_records(config.chip.clone(), config.step_records),
             config: Arc::new(config),
             lease: Arc::default(),
             loaded: Arc::default(),
@@ -680,6 +687,11 @@ pub struct ServeArgs {
     /// Seconds after which an idle lease may be taken by another client.
     #[arg(long, default_value_t = 60)]
     pub lease_timeout: u64,
+    /// Step records of the energy model kept for GetEnergy, at least (0:
+    /// all, which grows without bound on a board left running). Totals
+    /// always cover every step.
+    #[arg(long, default_value_t = DEFAULT_STEP_RECORDS)]
+    pub step_records: usize,
 }
 
 /// Resolves when the process gets SIGINT or SIGTERM.
@@ -720,6 +732,7 @@ pub async fn run_daemon(args: ServeArgs) -> anyhow::Result<()> {
         max_message_bytes: args.max_message_bytes,
         max_program_bytes: args.max_program_bytes,
         lease_timeout: Duration::from_secs(args.lease_timeout),
+        step_records: (args.step_records > 0).then_some(args.step_records),
         chip,
     };
     let listener = TcpListener::bind(args.addr)

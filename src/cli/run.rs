@@ -116,7 +116,9 @@ impl ExecuteArgs {
                     if let Some(name) = &self.profile {
                         chip.costs = ChipProfile::from_name_or_file(name)?.costs;
                     }
-                    let board = LocalBoard::new(chip);
+                    // A run has an end: every step's record is kept, for
+                    // the per-step report and any window.
+                    let board = LocalBoard::with_step_records(chip, None);
                     Ok(neurite::session::run_on_board(&board, program, feed, steps)
                         .await
                         .context("emulation failed")?)

@@ -682,6 +682,42 @@ async fn local_and_remote_boards_agree_on_spikes_state_and_energy() {
     running.shutdown().await.expect("clean shutdown");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_board_left_running_keeps_bounded_step_records_and_whole_totals() {
+    let (program, chip) = program();
+    let mut config = DaemonConfig::new(chip.clone());
+    config.step_records = Some(1000);
+    let running = daemon(config).await;
+    let board = RemoteBoard::connect(&running.url())
+        .await
+        .expect("connects");
+    // The same steps on a board that keeps every record, for the totals.
+    let whole = LocalBoard::with_step_records(chip, None);
+    async fn run<B: Board>(board: &B, program: &Program) {
+        board.load(program).await.expect("loads");
+        board
+            .run(RunLength::Steps(10_000), 0)
+            .await
+            .expect("runs")
+            .finish()
+            .await
+            .expect("done");
+    }
+    run(&board, &program).await;
+    run(&whole, &program).await;
+    let bounded = within(30, "energy", board.energy(true))
+        .await
+        .expect("energy");
+    let all = whole.energy(true).await.expect("energy");
+    assert_eq!(all.steps.len(), 10_000);
+    assert!((1000..=2000).contains(&bounded.steps.len()));
+    assert_eq!(bounded.steps.last().map(|s| s.step), Some(10_000));
+    assert_eq!(bounded.steps[..], all.steps[10_000 - bounded.steps.len()..]);
+    assert_eq!(bounded.total, all.total);
+    assert_eq!(bounded.total.steps, 10_000);
+    running.shutdown().await.expect("clean shutdown");
+}
+
 // --- What only a daemon has. ---
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

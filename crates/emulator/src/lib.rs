@@ -75,7 +75,7 @@ use neurite_program::{InputPort, PopulationMap, Program, ValidationError};
 use crate::core::CoreState;
 use crate::counts::Counts;
 use crate::fabric::Fabric;
-pub use crate::model::{Counters, Model};
+pub use crate::model::{Counters, Model, ModelTotals};
 
 /// Why the emulator refused a request.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -249,6 +249,12 @@ impl Emulator {
     /// The time and energy model, when enabled.
     pub fn model(&self) -> Option<&Model> {
         self.model.as_ref()
+    }
+
+    /// The time and energy model, when enabled, to bound its step records
+    /// ([`Model::keep_steps`]).
+    pub fn model_mut(&mut self) -> Option<&mut Model> {
+        self.model.as_mut()
     }
 
     /// Each core's counts in the last step (hops and chip links only when

@@ -162,6 +162,19 @@ pub struct StepRecord {
     pub counts: Counters,
 }
 
+/// Sums over every modelled step since the model was enabled.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ModelTotals {
+    /// Steps modelled.
+    pub steps: u64,
+    /// Modelled chip time, in nanoseconds.
+    pub time_ns: f64,
+    /// Energy by class.
+    pub energy: Energy,
+    /// Counts, all cores.
+    pub counts: Counters,
+}
+
 /// A core's totals over the modelled steps.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct CoreTotals {
@@ -200,7 +213,12 @@ pub struct Model {
     /// Per directed link (tile × 4 directions): the step it was last used
     /// in, and when it is free again.
     links: Vec<(u64, f64)>,
+    /// The most recent step records: between `kept` and `2 × kept` of them,
+    /// so that a board running for days holds bounded memory while the
+    /// totals still cover every step.
     steps: Vec<StepRecord>,
+    kept: Option<usize>,
+    totals: ModelTotals,
     cores: Vec<CoreTotals>,
     // Scratch, reused every step.
     ready: Vec<f64>,
@@ -247,6 +265,8 @@ impl Model {
             chips_in_use: chips.len() as u32,
             links: vec![(0, 0.0); all_tiles * 4],
             steps: Vec::new(),
+            kept: None,
+            totals: ModelTotals::default(),
             cores: locations
                 .iter()
                 .map(|&location| CoreTotals {
@@ -266,9 +286,33 @@ impl Model {
         &self.costs
     }
 
-    /// Every modelled step, in order.
+    /// The step records kept, in order: every modelled step unless
+    /// [`Model::keep_steps`] bounds them, then at least the most recent
+    /// `limit` steps.
     pub fn steps(&self) -> &[StepRecord] {
         &self.steps
+    }
+
+    /// Keeps at least the most recent `limit` step records and at most
+    /// twice as many (`None`: all). Totals cover every step either way.
+    pub fn keep_steps(&mut self, limit: Option<usize>) {
+        self.kept = limit;
+        self.trim();
+    }
+
+    /// Sums over every modelled step, including those whose records are no
+    /// longer kept.
+    pub fn totals(&self) -> ModelTotals {
+        self.totals
+    }
+
+    fn trim(&mut self) {
+        if let Some(kept) = self.kept
+            && self.steps.len() > kept.saturating_mul(2).max(1)
+        {
+            // Dropping half at a time keeps the cost per step constant.
+            self.steps.drain(..self.steps.len() - kept);
+        }
     }
 
     /// Each core's totals, in Program order.
@@ -368,12 +412,17 @@ impl Model {
         energy.barrier = barrier.energy_pj;
         // mW × ns = pJ.
         energy.static_power = c.static_power_mw * f64::from(self.chips_in_use) * time_ns;
+        self.totals.steps += 1;
+        self.totals.time_ns += time_ns;
+        self.totals.energy += energy;
+        self.totals.counts += total;
         self.steps.push(StepRecord {
             step,
             time_ns,
             energy,
             counts: total,
         });
+        self.trim();
     }
 
     /// Sends a message leaving `src` at `time` to `dst`, east–west first,

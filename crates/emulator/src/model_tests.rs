@@ -245,3 +245,36 @@ fn synaptic_operations_are_priced_by_kind() {
     assert_eq!((sparse_ops, dense_ops), (1, 0));
     assert!(close(sparse_time - dense_time, 4.7 - 3.8));
 }
+
+#[test]
+fn bounded_step_records_keep_the_recent_steps_and_every_total() {
+    let program = sender_receiver(3, 0, 1);
+    let all = run(&program, 50);
+    let chip = ChipProfile::loihi1();
+    let mut bounded = Emulator::new(&program, &chip).expect("valid");
+    bounded.enable_model(Costs::loihi1());
+    bounded.model_mut().expect("enabled").keep_steps(Some(8));
+    for step in 1..=50u64 {
+        bounded.step();
+        let kept = bounded.model().expect("enabled").steps();
+        // At least the 8 most recent (fewer only before step 8), at most 16.
+        assert!(kept.len() >= 8.min(step as usize) && kept.len() <= 16);
+        assert_eq!(kept.last().map(|s| s.step), Some(step));
+    }
+    let (all, bounded) = (
+        all.model().expect("enabled"),
+        bounded.model().expect("enabled"),
+    );
+    let kept = bounded.steps();
+    assert_eq!(kept, &all.steps()[50 - kept.len()..]);
+    let mut sum = crate::ModelTotals::default();
+    for step in all.steps() {
+        sum.steps += 1;
+        sum.time_ns += step.time_ns;
+        sum.energy += step.energy;
+        sum.counts += step.counts;
+    }
+    assert_eq!(bounded.totals(), sum);
+    assert_eq!(all.totals(), sum);
+    assert_eq!(sum.steps, 50);
+}

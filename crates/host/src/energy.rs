@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use neurite_chip::ChipProfile;
-use neurite_emulator::model::{CoreTotals, Counters, Energy, Model, StepRecord};
+use neurite_emulator::model::{CoreTotals, Counters, Energy, Model, ModelTotals, StepRecord};
 use serde_json::json;
 
 /// Everything the model recorded over a run.
@@ -41,6 +41,17 @@ pub struct Totals {
     pub energy: Energy,
     /// Counts.
     pub counts: Counters,
+}
+
+impl From<ModelTotals> for Totals {
+    fn from(t: ModelTotals) -> Self {
+        Self {
+            steps: t.steps,
+            time_ns: t.time_ns,
+            energy: t.energy,
+            counts: t.counts,
+        }
+    }
 }
 
 impl Totals {
@@ -121,7 +132,7 @@ impl EnergyReport {
     /// Collects the model's record.
     pub fn from_model(chip: &ChipProfile, model: &Model) -> Self {
         Self {
-            total: sum_steps(model.steps(), None),
+            total: Totals::from(model.totals()),
             chip: chip.name.clone(),
             source: model.costs().source.clone(),
             estimated: model.costs().estimated,
@@ -135,7 +146,7 @@ impl EnergyReport {
     /// The model's record without step records: totals and cores.
     pub fn summary_of(chip: &ChipProfile, model: &Model) -> Self {
         Self {
-            total: sum_steps(model.steps(), None),
+            total: Totals::from(model.totals()),
             chip: chip.name.clone(),
             source: model.costs().source.clone(),
             estimated: model.costs().estimated,
@@ -232,6 +243,13 @@ impl EnergyReport {
                 joules(w.energy.total()),
                 seconds(w.time_ns)
             );
+            if let Some(kept) = self.steps.first().filter(|s| s.step > first) {
+                let _ = writeln!(
+                    out,
+                    "                (step records kept from step {} on; earlier steps are left out)",
+                    kept.step
+                );
+            }
         } else {
             let _ = writeln!(
                 out,

@@ -86,11 +86,16 @@ impl StreamShared {
 }
 
 /// Starts the engine thread; it ends when every sender is dropped.
-pub(crate) fn spawn(chip: ChipProfile, version: String) -> mpsc::UnboundedSender<Command> {
+pub(crate) fn spawn(
+    chip: ChipProfile,
+    version: String,
+    step_records: Option<usize>,
+) -> mpsc::UnboundedSender<Command> {
     let (sender, commands) = mpsc::unbounded_channel();
     let engine = Engine {
         chip,
         version,
+        step_records,
         commands,
         loaded: None,
         probes: Vec::new(),
@@ -185,6 +190,8 @@ enum Ending {
 struct Engine {
     chip: ChipProfile,
     version: String,
+    /// Step records the energy model keeps (`None`: all).
+    step_records: Option<usize>,
     commands: mpsc::UnboundedReceiver<Command>,
     loaded: Option<Loaded>,
     probes: Vec<Probe>,
@@ -434,7 +441,7 @@ impl Engine {
             EmulatorError::InvalidProgram(v) => refused_program(v),
             other => invalid(other),
         })?;
-        emulator.enable_model(self.chip.costs.clone());
+        self.enable_model(&mut emulator);
         self.loads += 1;
         let described = describe(&program, &id);
         // Subscriptions name populations of the Program they were made for.
@@ -460,10 +467,21 @@ impl Engine {
         Ok(described)
     }
 
+    fn enable_model(&self, emulator: &mut Emulator) {
+        Self::model_on(emulator, &self.chip, self.step_records);
+    }
+
+    fn model_on(emulator: &mut Emulator, chip: &ChipProfile, step_records: Option<usize>) {
+        emulator.enable_model(chip.costs.clone());
+        if let Some(model) = emulator.model_mut() {
+            model.keep_steps(step_records);
+        }
+    }
+
     fn reset(&mut self) -> Result<Status, BoardError> {
         let loaded = self.loaded.as_mut().ok_or_else(no_program)?;
         let mut emulator = Emulator::new(&loaded.program, &self.chip).map_err(invalid)?;
-        emulator.enable_model(self.chip.costs.clone());
+        Self::model_on(&mut emulator, &self.chip, self.step_records);
         loaded.emulator = emulator;
         loaded.state = BoardState::Loaded;
         Ok(self.status())

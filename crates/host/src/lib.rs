@@ -34,7 +34,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 pub use energy::EnergyReport;
-pub use local::{LocalBoard, MAX_BUFFER_FRAMES, program_id};
+pub use local::{DEFAULT_STEP_RECORDS, LocalBoard, MAX_BUFFER_FRAMES, program_id};
 pub use neurite_emulator::Var;
 pub use neurite_proto as proto;
 pub use remote::RemoteBoard;

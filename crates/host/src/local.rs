@@ -31,10 +31,19 @@ pub struct LocalBoard {
 }
 
 impl LocalBoard {
-    /// A board emulating `chip`, with no Program.
+    /// A board emulating `chip`, with no Program, keeping the energy
+    /// model's records of the most recent [`DEFAULT_STEP_RECORDS`] steps.
     pub fn new(chip: ChipProfile) -> Self {
+        Self::with_step_records(chip, Some(DEFAULT_STEP_RECORDS))
+    }
+
+    /// A board keeping at least `limit` of the most recent step records of
+    /// the energy model (at most twice as many; `None`: every step). The
+    /// report's totals cover every step either way; only per-step records
+    /// and windows reach no further back than the records kept.
+    pub fn with_step_records(chip: ChipProfile, limit: Option<usize>) -> Self {
         Self {
-            commands: engine::spawn(chip, env!("CARGO_PKG_VERSION").to_string()),
+            commands: engine::spawn(chip, env!("CARGO_PKG_VERSION").to_string(), limit),
         }
     }
 
@@ -66,6 +75,10 @@ impl LocalBoard {
             .await
     }
 }
+
+/// Step records a board keeps by default: about 16 MB, the last 100 s of a
+/// board stepping at 1 kHz.
+pub const DEFAULT_STEP_RECORDS: usize = 100_000;
 
 /// A Program's identifier: the CRC-32 of its encoding.
 pub fn program_id(bytes: &[u8]) -> String {
