@@ -1,8 +1,9 @@
 //! The board protocol's speed: spikes streamed host → board → host, the
 //! round trip of one step-locked step, and Program upload. The daemon runs
-//! in this process and is reached over loopback TCP, as a host on the same
-//! machine would reach `neurite-board`; the in-process board is measured
-//! beside it for comparison.
+//! in this process on threads and a runtime of its own, as `neurite-board`
+//! would, and is reached over loopback TCP from a client on one thread, as
+//! a host process on the same machine would reach it; the in-process board
+//! is measured beside it for comparison.
 //!
 //! Besides Criterion's estimates, the binary prints the percentiles of the
 //! step-locked round trip over 20,000 steps (Criterion reports means and
@@ -21,12 +22,71 @@ const CHANNELS: u32 = 4096;
 /// Steps per streaming iteration.
 const STREAM_STEPS: u64 = 200;
 
+/// The host's side: one thread, as in a client process of its own.
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("runtime")
+}
+
+/// A daemon on threads of its own, with the runtime `neurite-board` has
+/// (a worker per core), as in a separate process.
+struct Daemon {
+    url: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Daemon {
+    fn start(chip: ChipProfile) -> Self {
+        let (url_tx, url_rx) = std::sync::mpsc::channel();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async {
+                let running = neurite_firmware_sim::spawn(
+                    DaemonConfig::new(chip),
+                    "127.0.0.1:0".parse().expect("address"),
+                )
+                .await
+                .expect("daemon");
+                url_tx.send(running.url()).expect("url");
+                let _ = stopped.await;
+                running.shutdown().await.expect("shutdown");
+            });
+        });
+        let url = url_rx.recv().expect("daemon started");
+        Self {
+            url,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+}
+
+/// Drops a client and lets its connection close (the daemon's graceful
+/// shutdown waits for it; the connection's task runs on the client's
+/// runtime).
+fn close(rt: &tokio::runtime::Runtime, board: RemoteBoard) {
+    rt.block_on(async {
+        drop(board);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    });
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 fn compile(text: &str, chip: &ChipProfile) -> Program {
@@ -295,18 +355,10 @@ fn upload(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
     let program = compile(&text, &chip);
     let bytes = program.encode();
     let synapses = program.synapse_count();
-    let (running, board) = rt.block_on(async {
-        let running = neurite_firmware_sim::spawn(
-            DaemonConfig::new(chip.clone()),
-            "127.0.0.1:0".parse().expect("address"),
-        )
-        .await
-        .expect("daemon");
-        let board = RemoteBoard::connect(&running.url())
-            .await
-            .expect("connects");
-        (running, board)
-    });
+    let daemon = Daemon::start(chip.clone());
+    let board = rt
+        .block_on(RemoteBoard::connect(&daemon.url))
+        .expect("connects");
     let mut group = c.benchmark_group("upload");
     group.sample_size(10);
     group.throughput(Throughput::Bytes(bytes.len() as u64));
@@ -324,52 +376,38 @@ fn upload(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
         },
     );
     group.finish();
-    rt.block_on(running.shutdown()).expect("shutdown");
+    close(rt, board);
+    drop(daemon);
 }
 
 /// Percentiles of the step-locked round trip, printed.
-fn percentiles(rt: &tokio::runtime::Runtime, remote: &RemoteBoard, url: &str) {
+fn percentiles(rt: &tokio::runtime::Runtime, remote: &RemoteBoard) {
     let program = thousand();
     let local = LocalBoard::new(ChipProfile::loihi2());
-    // A host process of its own: the client alone on a current-thread
-    // runtime, so its side of each call needs no thread hand-off.
-    let own = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    rt.block_on(remote.release()).expect("releases");
-    let mut times = own.block_on(async {
-        let client = RemoteBoard::connect(url).await.expect("connects");
-        client.load(&program).await.expect("loads");
-        let mut infos = Vec::new();
-        for _ in 0..5000 {
-            let started = Instant::now();
-            client.info().await.expect("info");
-            infos.push(started.elapsed());
-        }
-        infos.sort();
-        let at = |q: f64| infos[((infos.len() - 1) as f64 * q) as usize].as_secs_f64() * 1e6;
+    let print = |name: &str, mut times: Vec<Duration>| {
+        times.sort();
+        let at = |q: f64| times[((times.len() - 1) as f64 * q) as usize].as_secs_f64() * 1e6;
         println!(
-            "GetInfo percentiles, client on its own thread: p50 {:.1} µs, p99 {:.1} µs",
+            "{name}: p50 {:.1} µs, p90 {:.1} µs, p99 {:.1} µs, p99.9 {:.1} µs, max {:.1} µs",
             at(0.5),
-            at(0.99)
+            at(0.9),
+            at(0.99),
+            at(0.999),
+            at(1.0)
         );
-        let times = round_trips(&client, 1, 20_000).await;
-        client.release().await.expect("releases");
+    };
+    let infos = rt.block_on(async {
+        let mut times = Vec::with_capacity(20_000);
+        for _ in 0..20_000 {
+            let started = Instant::now();
+            remote.info().await.expect("info");
+            times.push(started.elapsed());
+        }
         times
     });
-    times.sort();
-    let at = |q: f64| times[((times.len() - 1) as f64 * q) as usize].as_secs_f64() * 1e6;
-    println!(
-        "round trip percentiles, remote, client on its own thread: p50 {:.1} µs, p90 {:.1} µs, p99 {:.1} µs, p99.9 {:.1} µs, max {:.1} µs",
-        at(0.5),
-        at(0.9),
-        at(0.99),
-        at(0.999),
-        at(1.0)
-    );
+    print("GetInfo percentiles, remote, 20000 calls", infos);
     for (name, on_remote) in [("remote", true), ("local", false)] {
-        let mut times = rt.block_on(async {
+        let times = rt.block_on(async {
             if on_remote {
                 remote.load(&program).await.expect("loads");
                 round_trips(remote, 1, 20_000).await
@@ -378,15 +416,9 @@ fn percentiles(rt: &tokio::runtime::Runtime, remote: &RemoteBoard, url: &str) {
                 round_trips(&local, 1, 20_000).await
             }
         });
-        times.sort();
-        let at = |q: f64| times[((times.len() - 1) as f64 * q) as usize].as_secs_f64() * 1e6;
-        println!(
-            "round trip percentiles, {name}, 1000 neurons, 20000 steps: p50 {:.1} µs, p90 {:.1} µs, p99 {:.1} µs, p99.9 {:.1} µs, max {:.1} µs",
-            at(0.5),
-            at(0.9),
-            at(0.99),
-            at(0.999),
-            at(1.0)
+        print(
+            &format!("round trip percentiles, {name}, 1000 neurons, 20000 steps"),
+            times,
         );
     }
 }
@@ -406,18 +438,10 @@ fn wanted(group: &str) -> bool {
 
 fn main() {
     let rt = runtime();
-    let (running, remote) = rt.block_on(async {
-        let running = neurite_firmware_sim::spawn(
-            DaemonConfig::new(ChipProfile::loihi2()),
-            "127.0.0.1:0".parse().expect("address"),
-        )
-        .await
-        .expect("daemon");
-        let remote = RemoteBoard::connect(&running.url())
-            .await
-            .expect("connects");
-        (running, remote)
-    });
+    let daemon = Daemon::start(ChipProfile::loihi2());
+    let remote = rt
+        .block_on(RemoteBoard::connect(&daemon.url))
+        .expect("connects");
     let mut c = Criterion::default().configure_from_args();
     if wanted("stream") {
         streaming(&mut c, &rt, &remote);
@@ -430,7 +454,8 @@ fn main() {
     }
     c.final_summary();
     if wanted("round trip") && std::env::args().all(|a| a != "--list") {
-        percentiles(&rt, &remote, &running.url());
+        percentiles(&rt, &remote);
     }
-    rt.block_on(running.shutdown()).expect("shutdown");
+    close(&rt, remote);
+    drop(daemon);
 }

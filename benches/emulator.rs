@@ -381,6 +381,9 @@ fn peer(net: &str) {
         let before = status_kb("VmRSS:");
         let mut emulator = Emulator::new(&program, &chip).expect("loads");
         emulator.set_threads(threads);
+        if env("NEURITE_PEER_MODEL").is_some() {
+            emulator.enable_model(chip.costs.clone());
+        }
         let start = Instant::now();
         let cpu = thread_cpu_s();
         for step in &inputs {

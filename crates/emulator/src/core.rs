@@ -433,11 +433,26 @@ impl CoreState {
 
     /// Neurons that spiked in the last step, in increasing order.
     pub(crate) fn spiking(&self) -> impl Iterator<Item = usize> + '_ {
-        self.spikes[..self.n]
-            .iter()
+        // Flags 8 at a time, as in `collect_spikes`; the scan stops at the
+        // last spike of the step.
+        let n = self.n;
+        self.spikes
+            .chunks_exact(8)
+            .take(if self.spiked_any { usize::MAX } else { 0 })
             .enumerate()
-            .filter(|(_, s)| **s != 0)
-            .map(|(i, _)| i)
+            .flat_map(|(w, chunk)| {
+                let mut bits = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+                std::iter::from_fn(move || {
+                    if bits == 0 {
+                        return None;
+                    }
+                    let byte = bits.trailing_zeros() / 8;
+                    bits &= !(0xff << (byte * 8));
+                    Some(w * 8 + byte as usize)
+                })
+            })
+            .take_while(move |&i| i < n)
+            .take(self.last_spikes as usize)
     }
 
     /// Active updates and spikes of the last step.
@@ -448,16 +463,6 @@ impl CoreState {
     /// Where neuron `i`'s spikes go.
     pub(crate) fn destinations_of(&self, i: usize) -> &[AxonAddress] {
         &self.destinations[self.routes[i].range()]
-    }
-
-    /// The messages of this step's spikes, in sending order: (destination
-    /// core, destination axon), for the time model.
-    pub(crate) fn messages(&self, out: &mut Vec<(u32, u32)>) {
-        for i in self.spiking() {
-            for d in self.destinations_of(i) {
-                out.push((d.core.0, d.axon.0));
-            }
-        }
     }
 
     /// Synapse entries read, by kind, when `axon` receives a spike.

@@ -31,7 +31,6 @@ pub(crate) struct Counts {
     /// spikes (destination core, axon), for the model; reused every step.
     messages: Vec<(u32, u32, u32)>,
     host_messages: Vec<(u32, u32)>,
-    scratch: Vec<(u32, u32)>,
     spare: Vec<Counters>,
 }
 
@@ -74,20 +73,15 @@ impl Counts {
         }
         if let Some(model) = model {
             let mut counts = std::mem::take(&mut self.spare);
-            step_counts(&mut counts, cores, inputs, fabric);
             self.host_messages.clear();
-            for (port, channel) in fabric.host_spikes() {
-                for address in inputs[port].channel(channel) {
-                    self.host_messages.push((address.core.0, address.axon.0));
-                }
-            }
             self.messages.clear();
-            for (k, core) in cores.iter().enumerate() {
-                self.scratch.clear();
-                core.messages(&mut self.scratch);
-                self.messages
-                    .extend(self.scratch.iter().map(|&(d, a)| (k as u32, d, a)));
-            }
+            step_counts(
+                &mut counts,
+                cores,
+                inputs,
+                fabric,
+                Some((&mut self.messages, &mut self.host_messages)),
+            );
             model.record(
                 t,
                 &mut counts,
@@ -119,7 +113,7 @@ impl Counts {
     ) -> &[Counters] {
         self.last.get_or_init(|| {
             let mut counts = Vec::new();
-            step_counts(&mut counts, cores, inputs, fabric);
+            step_counts(&mut counts, cores, inputs, fabric, None);
             counts
         })
     }
@@ -156,11 +150,19 @@ impl Counts {
 
 /// The counts of the step that has just run, into `counts` (hops and chip
 /// links left at 0).
+/// The step's spike messages (source core, destination core, axon) and the
+/// host's (destination core, axon).
+type MessageLists<'a> = (&'a mut Vec<(u32, u32, u32)>, &'a mut Vec<(u32, u32)>);
+
+/// Each core's counts of the last step; with `messages`, also the spike
+/// messages in sending order, (source core, destination core, axon), and
+/// the host's, (destination core, axon), for the time model.
 fn step_counts(
     counts: &mut Vec<Counters>,
     cores: &[CoreState],
     inputs: &[InputPort],
     fabric: &Fabric,
+    mut messages: Option<MessageLists<'_>>,
 ) {
     counts.clear();
     counts.extend(cores.iter().map(|core| {
@@ -173,17 +175,26 @@ fn step_counts(
         }
     }));
     for (k, core) in cores.iter().enumerate() {
+        if core.last_counts().1 == 0 {
+            continue;
+        }
         for i in core.spiking() {
             let destinations = core.destinations_of(i);
             counts[k].messages_out += destinations.len() as u64;
             for d in destinations {
                 reach(counts, cores, d.core.0, d.axon.0, 1);
             }
+            if let Some((mesh, _)) = messages.as_mut() {
+                mesh.extend(destinations.iter().map(|d| (k as u32, d.core.0, d.axon.0)));
+            }
         }
     }
     for (port, channel) in fabric.host_spikes() {
         for a in inputs[port].channel(channel) {
             reach(counts, cores, a.core.0, a.axon.0, 1);
+            if let Some((_, host)) = messages.as_mut() {
+                host.push((a.core.0, a.axon.0));
+            }
         }
     }
 }

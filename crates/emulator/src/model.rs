@@ -367,11 +367,15 @@ impl Model {
                 + t(c.neuron_spike, counts.spikes);
             self.sent_so_far[k] = 0;
         }
-        self.arrivals.clear();
+        // Host messages are there when the step starts, before any message
+        // of the mesh: each core takes them right after its update, in the
+        // order given, and needs no sorting.
+        let message_in = c.message_in.time_ns;
         for &(dst, axon) in host {
-            self.arrivals
-                .push((dst, 0.0, synaptic_time(entries(dst, axon))));
+            let free = &mut self.ready[dst as usize];
+            *free = *free + message_in + synaptic_time(entries(dst, axon));
         }
+        self.arrivals.clear();
         let message_out = c.message_out.time_ns;
         for &(src, dst, axon) in messages {
             let s = src as usize;
@@ -387,13 +391,16 @@ impl Model {
         }
         // Each core takes its messages in arrival order, after its update
         // (equal arrivals may go in any order: the sums are the same).
-        self.arrivals
-            .sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
-        let c = &self.costs;
+        // Arrival times are positive and finite, so their bits order as the
+        // times do: one integer key sorts by core, then time.
+        self.arrivals.sort_unstable_by_key(|&(dst, arrival, _)| {
+            (u128::from(dst) << 64) | u128::from(arrival.to_bits())
+        });
         for &(dst, arrival, synaptic) in &self.arrivals {
             let free = &mut self.ready[dst as usize];
-            *free = free.max(arrival) + c.message_in.time_ns + synaptic;
+            *free = free.max(arrival) + message_in + synaptic;
         }
+        let c = &self.costs;
         let mut energy = Energy::default();
         let mut total = Counters::default();
         let mut slowest = 0.0f64;

@@ -201,7 +201,7 @@ struct Engine {
 const RUNNING: &str = "the board is running; pause or stop it first";
 
 /// How long a step-locked board polls for the next frame before sleeping.
-const SPIN: Duration = Duration::from_micros(50);
+const SPIN: Duration = Duration::from_micros(300);
 
 /// What polling for a frame found.
 enum Spun {
