@@ -624,6 +624,7 @@ fn plan(network: &Network) -> Result<Plan, PhysicalError> {
             refractory: physical.refractory.iter().map(|&r| r.min(63)).collect(),
             u_init: Vec::with_capacity(n),
             v_init: Vec::with_capacity(n),
+            reset: physical.reset,
         };
         let (mut decay_u, mut decay_v, mut threshold, mut bias) = (
             Errors::default(),

@@ -267,6 +267,7 @@ impl CoreState {
                     neurons.bias_exp[i],
                     p.refractory,
                 )
+                .with_reset(p.reset)
             })
             .collect();
         let lanes = lanes(n);

@@ -143,7 +143,8 @@ pub enum Model {
 /// ```text
 /// u ← u·(1 − δu) + Σ w·s          δu = 1 − exp(−dt_ms / tau_syn_ms)
 /// v ← v·(1 − δv) + u + bias        δv = 1 − exp(−dt_ms / tau_mem_ms)
-/// spike when v > threshold, then v ← 0 (and v is held at 0 for `refractory` steps)
+/// spike when v > threshold, then v ← 0 (or v ← v − threshold, see `reset`),
+/// and v is held for `refractory` steps
 /// ```
 ///
 /// with the weights `w` of the projections onto the population in the same
@@ -164,6 +165,8 @@ pub struct PhysicalLif {
     pub u_init: Vec<f64>,
     /// Initial voltage, finite.
     pub v_init: Vec<f64>,
+    /// What a spike does to v, for the whole population.
+    pub reset: Reset,
 }
 
 /// LIF parameters in hardware units, one entry per neuron.
@@ -185,6 +188,18 @@ pub struct Lif {
     pub u_init: Vec<i32>,
     /// Initial voltage, in [−(2^23 − 1), 2^23 − 1].
     pub v_init: Vec<i32>,
+    /// What a spike does to v, for the whole population.
+    pub reset: Reset,
+}
+
+/// What a spike does to a neuron's voltage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Reset {
+    /// v ← 0, as Lava's LIF does.
+    #[default]
+    Zero,
+    /// v ← v − threshold: the charge above the threshold is kept.
+    Subtract,
 }
 
 /// Sign mode of a projection's weights.
