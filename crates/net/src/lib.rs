@@ -151,9 +151,12 @@ pub enum Model {
 /// units as `u`, `v`, `threshold` and `bias` (whatever unit the user chose).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct PhysicalLif {
-    /// Synaptic (current) time constant in ms, positive and finite.
+    /// Synaptic (current) time constant in ms, positive and finite in a
+    /// description; an importer may give 0: no synaptic current, u is each
+    /// step's input alone (δu = 1).
     pub tau_syn_ms: Vec<f64>,
-    /// Membrane (voltage) time constant in ms, positive and finite.
+    /// Membrane (voltage) time constant in ms, positive and finite in a
+    /// description; an importer may give +∞: no leak (δv = 0).
     pub tau_mem_ms: Vec<f64>,
     /// Spike threshold, positive and finite.
     pub threshold: Vec<f64>,
