@@ -404,6 +404,64 @@ pub fn load(path: &Path) -> Result<Network, NetError> {
     validate::validate(raw, &file, &stem, Some(base))
 }
 
+/// Reads input spikes for a population of `size` neurons from a file: CSV
+/// lines `step,index` (a header line, blank lines and `#` comments allowed),
+/// or a `.npy` array of shape `[steps × size]` whose nonzero entries are
+/// spikes (row 0 is step 1). Returns `(step, index)` pairs, sorted, without
+/// repeats; steps start at 1.
+pub fn spikes_from_file(path: &Path, size: u32) -> Result<Vec<(u64, u32)>, NetError> {
+    let file = path.display().to_string();
+    let err = |reason: String| NetError {
+        file: file.clone(),
+        kind: ErrorKind::Syntax(reason),
+    };
+    let extension = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    let mut spikes = Vec::new();
+    if extension == "npy" {
+        let rows = npy::read_float_matrix(path).map_err(err)?;
+        for (r, row) in rows.iter().enumerate() {
+            if row.len() != size as usize {
+                return Err(err(format!(
+                    "has {} columns; the input has {size} neurons",
+                    row.len()
+                )));
+            }
+            for (i, &v) in row.iter().enumerate() {
+                if v != 0.0 {
+                    spikes.push((r as u64 + 1, i as u32));
+                }
+            }
+        }
+    } else {
+        let text = std::fs::read_to_string(path).map_err(|e| NetError {
+            file: file.clone(),
+            kind: ErrorKind::Io {
+                path: file.clone(),
+                reason: e.to_string(),
+            },
+        })?;
+        let pairs = inputs::parse_csv(&text)
+            .map_err(|(line, reason)| err(format!("line {line}: {reason}")))?;
+        for (line, step, index) in pairs {
+            if step < 1 {
+                return Err(err(format!("line {line}: step {step} (steps start at 1)")));
+            }
+            if !(0..i64::from(size)).contains(&index) {
+                return Err(err(format!(
+                    "line {line}: index {index} outside the input's {size} neurons"
+                )));
+            }
+            spikes.push((step as u64, index as u32));
+        }
+    }
+    spikes.sort_unstable();
+    spikes.dedup();
+    Ok(spikes)
+}
+
 /// Parses and validates a TOML description held in memory. `file` names it in
 /// errors; `base` resolves relative paths (none allowed when `None`).
 pub fn from_toml_str(text: &str, file: &str, base: Option<&Path>) -> Result<Network, NetError> {
