@@ -505,6 +505,31 @@ fn nir_graphs_run_with_dt_reset_and_input_files() {
     let doc = run_model("zero", npy_path.to_str().expect("utf-8"));
     assert_eq!(spike_steps(&doc, "1"), [42, 92, 142, 192]);
 
+    // The README's example, and the .npy example beside it.
+    let doc = run_json(&[
+        "run",
+        "examples/nir/lif_norse.nir",
+        "--dt-ms",
+        "0.1",
+        "--input",
+        "examples/nir/every-10-steps.csv",
+        "--steps",
+        "1000",
+        "--json",
+    ]);
+    let want: Vec<u64> = (0..20).map(|k| 42 + 50 * k).collect();
+    assert_eq!(spike_steps(&doc, "1"), want);
+    let out = neurite(&[
+        "run",
+        "examples/nir/ff_affine_lif.nir",
+        "--input",
+        "examples/nir/ff_affine_lif_input.npy",
+        "--steps",
+        "200",
+    ]);
+    assert_exit(&out, 0);
+    assert!(stdout(&out).contains("lif1[1]"), "{}", stdout(&out));
+
     // dt from the metadata, said on stderr; compile and inspect take NIR too.
     let out = neurite(&[
         "run",

@@ -764,6 +764,7 @@ fn lif_norse_spikes_where_forward_euler_and_the_continuous_solution_do() {
     let chip = run_chip(&imported, &input, 1000);
     let reference = run_reference(&graph, "lif_norse", Reset::Subtract, 1, &input, 1000);
     assert_eq!(chip.spikes["1"][0], reference.spikes["1"][0]);
+    assert_eq!(chip.spikes["1"][0], shifted);
 }
 
 /// Input spike probability per neuron and step: enough drive for the
