@@ -25,6 +25,9 @@ const MAX_DELAY: u32 = 62;
 /// Largest number of neurons one node may lower to.
 const MAX_NODE_SIZE: usize = 1 << 24;
 
+/// Longest delay, in steps: 1024 relays of 63 steps each.
+const MAX_DELAY_STEPS: f64 = 1024.0 * 63.0;
+
 /// Steps of the largest drive an integrator without leak (I) is scaled
 /// for when it only reads out (its v saturates beyond).
 const INTEGRATOR_STEPS: f64 = 1000.0;
@@ -374,6 +377,13 @@ impl Lowering<'_> {
                 // Delays beyond the chip's go through chains of relays.
                 let mut by_depth: BTreeMap<usize, Vec<(u32, u32, u8, f64)>> = BTreeMap::new();
                 for (pre, post, delay, w) in synapses {
+                    if f64::from(delay) > MAX_DELAY_STEPS {
+                        return Err(NirError::Graph(format!(
+                            "delays into '{}' add up to {delay} steps, beyond the \
+                             {MAX_DELAY_STEPS} that relays are built for",
+                            network.populations[pop].name
+                        )));
+                    }
                     let depth = if delay > MAX_DELAY {
                         (delay - MAX_DELAY).div_ceil(MAX_DELAY + 1) as usize
                     } else {
@@ -478,7 +488,10 @@ impl Lowering<'_> {
             )));
         }
         let shape = self.infer_shape(i)?;
-        let size: usize = shape.iter().product();
+        let size = shape
+            .iter()
+            .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+            .unwrap_or(usize::MAX);
         if size == 0 || size > MAX_NODE_SIZE {
             return Err(self
                 .node(i)
@@ -630,7 +643,7 @@ impl Lowering<'_> {
         let out = match node.kind.as_str() {
             "Output" | IDENTITY | "Flatten" => input,
             "Affine" | "Linear" => {
-                let w = node.array("weight")?;
+                let w = finite(&node, "weight")?;
                 let inputs = w.shape.get(1).copied().unwrap_or(0);
                 if inputs != input.len() {
                     return Err(node.bad(
@@ -679,12 +692,25 @@ impl Lowering<'_> {
                 let mut out = Vec::with_capacity(size);
                 for (x, &seconds) in input.iter().zip(&d) {
                     let steps = seconds / self.dt_s;
-                    if !(steps.is_finite() && steps >= 0.0 && steps < f64::from(u32::MAX) / 2.0) {
+                    if !(steps.is_finite() && steps >= 0.0) {
                         return Err(node.bad("delay", format!("{seconds} s is not a delay")));
+                    }
+                    if steps.round() > MAX_DELAY_STEPS {
+                        return Err(NirError::Unsupported {
+                            node: node.name.clone(),
+                            kind: node.kind.clone(),
+                            what: format!(
+                                "a delay of {} steps, beyond the {MAX_DELAY_STEPS} that relays \
+                                 are built for",
+                                steps.round()
+                            ),
+                        });
                     }
                     let steps = steps.round() as u32;
                     let mut e = x.clone();
-                    e.terms.iter_mut().for_each(|t| t.delay += steps);
+                    e.terms
+                        .iter_mut()
+                        .for_each(|t| t.delay = t.delay.saturating_add(steps));
                     out.push(e);
                 }
                 out
@@ -948,7 +974,7 @@ impl Lowering<'_> {
             let kernel = pair("kernel_size", 1)?;
             (None, 0, 0, 1, kernel)
         } else {
-            let w = node.array("weight")?;
+            let w = finite(&node, "weight")?;
             let (co, ci, kh, kw) = match (w.shape.as_slice(), two_d) {
                 ([co, ci, kh, kw], true) => (*co, *ci, *kh, *kw),
                 ([co, ci, k], false) => (*co, *ci, 1, *k),
@@ -1180,6 +1206,15 @@ impl Geometry {
             }
         }
         out
+    }
+}
+
+/// Parameter `field` of `node`, every value finite.
+fn finite<'n>(node: &'n Node, field: &str) -> Result<&'n Array, NirError> {
+    let a = node.array(field)?;
+    match a.data.iter().find(|v| !v.is_finite()) {
+        Some(v) => Err(node.bad(field, format!("holds {v}"))),
+        None => Ok(a),
     }
 }
 

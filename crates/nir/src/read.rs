@@ -267,7 +267,17 @@ fn read_graph(
                     reason: format!("declares {count} elements, more than {MAX_ELEMENTS}"),
                 });
             }
-            params.insert(field, read_param(&ds).map_err(|e| h5(&at, e))?);
+            let param = read_param(&ds).map_err(|e| h5(&at, e))?;
+            if let Param::Array(a) = &param
+                && a.data.len() != a.shape.iter().product::<usize>()
+            {
+                return Err(NirError::BadField {
+                    node: path,
+                    field,
+                    reason: format!("holds {} values for shape {:?}", a.data.len(), a.shape),
+                });
+            }
+            params.insert(field, param);
         }
         // A nested graph's own Input and Output pass values through.
         let kind = if !prefix.is_empty() && (kind == "Input" || kind == "Output") {
@@ -415,10 +425,8 @@ fn read_param(ds: &hdf5_pure::Dataset) -> Result<Param, hdf5_pure::Error> {
         DType::String | DType::VariableLengthString => Ok(Param::Text(scalar_text(ds)?)),
         _ => {
             let data = ds.read_f64()?;
-            Ok(Param::Array(Array {
-                shape: shape.iter().map(|&d| d as usize).collect(),
-                data,
-            }))
+            let shape: Vec<usize> = shape.iter().map(|&d| d as usize).collect();
+            Ok(Param::Array(Array { shape, data }))
         }
     }
 }

@@ -495,3 +495,43 @@ fn malformed_bytes_are_typed_errors() {
         }
     }
 }
+
+#[test]
+fn avgpool_divides_by_the_window_and_pads_with_zeros() {
+    // Input 1×2×2, AvgPool2d 2×2, stride 1, padding 1: a 1×3×3 output; the
+    // centre element averages all four inputs (0.25 each), a corner sees
+    // one input and three padding zeros (still divided by 4).
+    let graph = chain(vec![
+        node("input", "Input", vec![("shape", vector(&[1.0, 2.0, 2.0]))]),
+        node(
+            "pool",
+            "AvgPool2d",
+            vec![
+                ("kernel_size", vector(&[2.0, 2.0])),
+                ("stride", vector(&[1.0, 1.0])),
+                ("padding", vector(&[1.0, 1.0])),
+            ],
+        ),
+        node(
+            "if",
+            "IF",
+            vec![
+                ("r", vector(&[1000.0; 9])),
+                ("v_threshold", vector(&[1.0; 9])),
+            ],
+        ),
+    ]);
+    let net = physical(&graph, "t", &MS1).expect("lowers").network;
+    let s = synapses(&net, "input->if");
+    // Output 0 (corner) reads input 0 only; output 4 (centre) all four.
+    let into = |post: u32| -> Vec<(u32, f64)> {
+        s.iter()
+            .filter(|x| x.1 == post)
+            .map(|x| (x.0, x.3))
+            .collect()
+    };
+    assert_eq!(into(0), [(0, 0.25)]);
+    assert_eq!(into(4), [(0, 0.25), (1, 0.25), (2, 0.25), (3, 0.25)]);
+    assert_eq!(into(8), [(3, 0.25)]);
+    assert_eq!(s.len(), 16);
+}
