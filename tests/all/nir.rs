@@ -906,3 +906,60 @@ fn tolerance(name: &str) -> Tolerance {
         other => panic!("no tolerance for {other}"),
     }
 }
+
+#[test]
+fn the_float_reference_reproduces_numpys_euler_runs() {
+    // summarize.py integrates ff_affine_lif, rnn_cubalif (recurrent CubaLIF
+    // and an LI readout) and conv_if_sumpool (Conv2d, IF, SumPool2d, Flatten,
+    // Affine, LIF) with numpy, with the chip's timing, on the input this
+    // file's generator draws: the reference here must give the same spikes
+    // and readout.
+    let golden = golden();
+    let runs = golden["euler_runs"].as_object().expect("runs");
+    assert_eq!(runs.len(), 3);
+    for (name, want) in runs {
+        let graph = neurite::nir::read(&fixture(name)).expect("reads");
+        let input_node = graph
+            .nodes
+            .iter()
+            .find(|n| n.kind == "Input")
+            .expect("Input");
+        let size = values(input_node, "shape").iter().product::<f64>() as usize;
+        let steps = want["steps"].as_u64().expect("steps");
+        let input = random_input(
+            size,
+            steps,
+            want["p"].as_f64().expect("p"),
+            want["seed"].as_u64().expect("seed"),
+        );
+        let run = run_reference(&graph, name, Reset::Zero, 1, &input, steps);
+        for (node, spikes) in want["spikes"].as_object().expect("spikes") {
+            let mut expected: Vec<(u64, u64)> = spikes
+                .as_array()
+                .expect("list")
+                .iter()
+                .map(|p| (p[0].as_u64().expect("t"), p[1].as_u64().expect("i")))
+                .collect();
+            let mut got: Vec<(u64, u64)> = run.spikes[node]
+                .iter()
+                .enumerate()
+                .flat_map(|(i, ts)| ts.iter().map(move |&t| (t, i as u64)))
+                .collect();
+            expected.sort();
+            got.sort();
+            assert_eq!(got, expected, "{name}: {node}");
+        }
+        if let Some(v) = want.get("li_v") {
+            let got = &run.v["li"];
+            for (t, row) in v.as_array().expect("rows").iter().enumerate() {
+                for (k, x) in row.as_array().expect("row").iter().enumerate() {
+                    let x = x.as_f64().expect("v");
+                    assert!(
+                        (got[k][t] - x).abs() <= 1e-9 * x.abs().max(1e-3),
+                        "{name}: li v"
+                    );
+                }
+            }
+        }
+    }
+}
