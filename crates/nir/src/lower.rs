@@ -545,10 +545,16 @@ impl Lowering<'_> {
             })
         };
         match node.kind.as_str() {
-            "Input" => dims(node.array("shape")?, "shape"),
+            "Input" => {
+                let field = io_shape_field(&node, "input_type/input");
+                dims(node.array(field)?, field)
+            }
             "Output" | IDENTITY => match self.input_shape(i)? {
                 Some(s) => Ok(s),
-                None => dims(node.array("shape")?, "shape"),
+                None => {
+                    let field = io_shape_field(&node, "output_type/output");
+                    dims(node.array(field)?, field)
+                }
             },
             "Affine" | "Linear" => {
                 let w = node.array("weight")?;
@@ -1206,6 +1212,16 @@ impl Geometry {
             }
         }
         out
+    }
+}
+
+/// Where an Input or Output node keeps its shape: `shape`, or in older
+/// files the type subgroup.
+fn io_shape_field<'a>(node: &Node, fallback: &'a str) -> &'a str {
+    if !node.params.contains_key("shape") && node.params.contains_key(fallback) {
+        fallback
+    } else {
+        "shape"
     }
 }
 

@@ -279,6 +279,23 @@ fn read_graph(
             }
             params.insert(field, param);
         }
+        // Some writers keep types in subgroups (`input_type/input`): their
+        // datasets become parameters named `group/field`.
+        for sub in node_group.groups().map_err(|e| h5(name, e))? {
+            let Ok(sub_group) = node_group.group(&sub) else {
+                continue;
+            };
+            for field in sub_group.datasets().map_err(|e| h5(name, e))? {
+                let at = format!("{name}/{sub}/{field}");
+                let ds = sub_group.dataset(&field).map_err(|e| h5(&at, e))?;
+                let count: u64 = ds.shape().map_err(|e| h5(&at, e))?.iter().product();
+                if count <= MAX_ELEMENTS
+                    && let Ok(param) = read_param(&ds)
+                {
+                    params.insert(format!("{sub}/{field}"), param);
+                }
+            }
+        }
         // A nested graph's own Input and Output pass values through.
         let kind = if !prefix.is_empty() && (kind == "Input" || kind == "Output") {
             if kind == "Input" {

@@ -535,3 +535,14 @@ fn avgpool_divides_by_the_window_and_pads_with_zeros() {
     assert_eq!(into(8), [(3, 0.25)]);
     assert_eq!(s.len(), 16);
 }
+
+#[test]
+fn an_input_may_keep_its_shape_in_its_type_group() {
+    // Older writers store `input_type/input` instead of `shape`.
+    let graph = chain(vec![
+        node("input", "Input", vec![("input_type/input", vector(&[3.0]))]),
+        lif("lif", 3, 0.01, 1.0, 0.0, 1.0),
+    ]);
+    let net = physical(&graph, "t", &MS1).expect("lowers").network;
+    assert_eq!(net.populations[0].size, 3);
+}
