@@ -981,6 +981,9 @@ impl Lowering<'_> {
             (None, 0, 0, 1, kernel)
         } else {
             let w = finite(&node, "weight")?;
+            if w.is_empty() {
+                return Err(node.bad("weight", "is empty"));
+            }
             let (co, ci, kh, kw) = match (w.shape.as_slice(), two_d) {
                 ([co, ci, kh, kw], true) => (*co, *ci, *kh, *kw),
                 ([co, ci, k], false) => (*co, *ci, 1, *k),
@@ -1022,12 +1025,18 @@ impl Lowering<'_> {
         let input = match self.input_shape(i)? {
             Some(s) => s,
             None => {
-                let given: Vec<usize> = node
+                let given = node
                     .array("input_shape")?
                     .data
                     .iter()
-                    .map(|&d| d.max(0.0) as usize)
-                    .collect();
+                    .map(|&d| {
+                        if d.fract() == 0.0 && (1.0..=MAX_NODE_SIZE as f64).contains(&d) {
+                            Ok(d as usize)
+                        } else {
+                            Err(node.bad("input_shape", format!("{d} is not a dimension")))
+                        }
+                    })
+                    .collect::<Result<Vec<usize>, _>>()?;
                 if pool {
                     given
                 } else {

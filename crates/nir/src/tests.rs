@@ -546,3 +546,126 @@ fn an_input_may_keep_its_shape_in_its_type_group() {
     let net = physical(&graph, "t", &MS1).expect("lowers").network;
     assert_eq!(net.populations[0].size, 3);
 }
+
+/// xorshift64*: a small deterministic generator for the mutation test.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+#[test]
+fn mutated_fixture_graphs_lower_or_fail_without_panicking() {
+    // What a malformed file can hand the lowering: any parameter value,
+    // shape, kind or edge. Each mutation must give a network or an error.
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/nir");
+    let graphs: Vec<Graph> = [
+        "lif_norse",
+        "two_lif_neurons",
+        "ff_affine_lif",
+        "rnn_cubalif",
+        "conv_if_sumpool",
+        "misc_primitives",
+    ]
+    .iter()
+    .map(|f| crate::read(&dir.join(format!("{f}.nir"))).expect("fixture"))
+    .collect();
+    let kinds = [
+        "LIF",
+        "IF",
+        "LI",
+        "I",
+        "CubaLIF",
+        "CubaLI",
+        "Affine",
+        "Linear",
+        "Scale",
+        "Delay",
+        "Flatten",
+        "Conv1d",
+        "Conv2d",
+        "SumPool2d",
+        "AvgPool2d",
+        "Threshold",
+        "Output",
+        "Input",
+        "Identity",
+    ];
+    let odd = [
+        0.0,
+        -1.0,
+        1e30,
+        -1e30,
+        f64::NAN,
+        f64::INFINITY,
+        0.5,
+        3.0,
+        1e-12,
+        65537.0,
+    ];
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    for round in 0..3000 {
+        let mut graph = graphs[round % graphs.len()].clone();
+        for _ in 0..1 + rng.below(3) {
+            let n = rng.below(graph.nodes.len());
+            match rng.below(6) {
+                0 => graph.nodes[n].kind = kinds[rng.below(kinds.len())].to_string(),
+                1 => {
+                    // A value anywhere becomes an odd one.
+                    let keys: Vec<String> = graph.nodes[n].params.keys().cloned().collect();
+                    if let Some(k) = keys.get(rng.below(keys.len()))
+                        && let Some(Param::Array(a)) = graph.nodes[n].params.get_mut(k)
+                        && !a.data.is_empty()
+                    {
+                        let i = rng.below(a.data.len());
+                        a.data[i] = odd[rng.below(odd.len())];
+                    }
+                }
+                2 => {
+                    // A shape that still matches its data, or not.
+                    let keys: Vec<String> = graph.nodes[n].params.keys().cloned().collect();
+                    if let Some(k) = keys.get(rng.below(keys.len()))
+                        && let Some(Param::Array(a)) = graph.nodes[n].params.get_mut(k)
+                    {
+                        let len = a.data.len();
+                        a.shape = match rng.below(3) {
+                            0 => vec![len],
+                            1 => vec![1, len],
+                            _ => vec![],
+                        };
+                    }
+                }
+                3 => {
+                    let keys: Vec<String> = graph.nodes[n].params.keys().cloned().collect();
+                    if let Some(k) = keys.get(rng.below(keys.len())) {
+                        graph.nodes[n].params.remove(k);
+                    }
+                }
+                4 => {
+                    let m = rng.below(graph.nodes.len());
+                    graph.edges.push((n, m));
+                }
+                _ => {
+                    if !graph.edges.is_empty() {
+                        let e = rng.below(graph.edges.len());
+                        graph.edges.remove(e);
+                    }
+                }
+            }
+        }
+        let options = Options {
+            dt_ms: [0.1, 1.0, 50.0][rng.below(3)],
+            reset: Reset::Subtract,
+        };
+        let _ = crate::lower(&graph, "m", &options);
+    }
+}
