@@ -10,7 +10,9 @@
 //! linear nodes (Affine, Linear, Scale, Delay, Flatten, Conv1d, Conv2d,
 //! SumPool2d, AvgPool2d) evaluated on the spike vectors as NIR defines them.
 //! It shares nothing with the lowering but the graph reader (itself checked
-//! against h5py). Its one option is the latency of a synaptic hop: 0 is
+//! against h5py), and reproduces numpy's Euler runs of three fixtures spike
+//! for spike (`the_float_reference_reproduces_numpys_euler_runs`). Its one
+//! option is the latency of a synaptic hop: 0 is
 //! NIR's same-step composition, 1 is the chip's (a spike reaches the next
 //! neuron one step later), under which the two runs differ only by the
 //! chip's fixed-point rounding.
