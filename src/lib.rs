@@ -3,7 +3,8 @@
 //!
 //! This crate is the `neurite` command line and a thin facade over the
 //! workspace: the description ([`net`]), chip profiles ([`chip`]), the Program
-//! ([`program`]), the compiler ([`compiler`]) and the emulator ([`emulator`]),
+//! ([`program`]), the compiler ([`compiler`]), the emulator ([`emulator`]) and
+//! NIR import ([`nir`]),
 //! plus [`session`], which runs a description end to end and records its probes.
 //!
 //! ```
@@ -36,4 +37,5 @@ pub use neurite_chip as chip;
 pub use neurite_compiler as compiler;
 pub use neurite_emulator as emulator;
 pub use neurite_net as net;
+pub use neurite_nir as nir;
 pub use neurite_program as program;

@@ -63,13 +63,37 @@ impl Command {
 /// Options shared by commands that read a description or a Program for a chip.
 #[derive(Debug, Args)]
 pub(crate) struct NetworkArgs {
-    /// Network description (.toml or .json) or compiled Program (.nprog).
+    /// Network description (.toml or .json), NIR graph (.nir) or compiled
+    /// Program (.nprog).
     #[arg(value_name = "NET")]
     pub(crate) net: PathBuf,
     /// Chip profile: loihi2 (default for descriptions), loihi1, or a profile
     /// file (.toml). A Program defaults to the built-in profile it names.
     #[arg(long)]
     pub(crate) chip: Option<String>,
+    /// Timestep in ms of a NIR graph (required unless the file's metadata
+    /// gives one).
+    #[arg(long, value_name = "MS")]
+    pub(crate) dt_ms: Option<f64>,
+    /// What a spike does to v in a NIR graph's neurons: set it to 0, or
+    /// subtract the threshold (default zero).
+    #[arg(long, value_enum)]
+    pub(crate) reset: Option<ResetArg>,
+    /// Input spikes for the network's one input population (or a NIR
+    /// graph's Input): CSV lines `step,index`, or a .npy array [steps × input
+    /// size] whose nonzero entries are spikes. Replaces the description's
+    /// own inputs.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) input: Option<PathBuf>,
+}
+
+/// The `--reset` choices.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum ResetArg {
+    /// v ← 0 after a spike.
+    Zero,
+    /// v ← v − threshold after a spike.
+    Subtract,
 }
 
 /// What a NET argument held.
@@ -89,6 +113,12 @@ impl NetworkArgs {
     pub(crate) fn load_for(&self, board_chip: Option<ChipProfile>) -> anyhow::Result<Loaded> {
         let head = read_head(&self.net)?;
         if head.starts_with(&neurite::program::MAGIC) {
+            if self.input.is_some() || self.dt_ms.is_some() || self.reset.is_some() {
+                return Err(InvalidArgument(
+                    "--input, --dt-ms and --reset do not apply to a compiled Program".to_string(),
+                )
+                .into());
+            }
             let bytes = std::fs::read(&self.net)
                 .with_context(|| format!("cannot read {}", self.net.display()))?;
             let program = Program::decode(&bytes)
@@ -101,8 +131,81 @@ impl NetworkArgs {
             (None, Some(chip)) => chip,
             (name, _) => ChipProfile::from_name_or_file(name.as_deref().unwrap_or("loihi2"))?,
         };
-        let network = neurite::net::load(&self.net)?;
+        let is_nir = head.starts_with(b"\x89HDF\r\n\x1a\n")
+            || self
+                .net
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("nir"));
+        let mut network = if is_nir {
+            self.import_nir()?
+        } else {
+            if self.dt_ms.is_some() || self.reset.is_some() {
+                return Err(InvalidArgument(
+                    "--dt-ms and --reset apply to NIR graphs; a description gives dt_ms and \
+                     each population's reset"
+                        .to_string(),
+                )
+                .into());
+            }
+            neurite::net::load(&self.net)?
+        };
+        if let Some(path) = &self.input {
+            set_input(&mut network, path)?;
+        }
         Ok(Loaded::Description(network, chip))
+    }
+
+    /// Reads and lowers a NIR graph, saying on stderr where dt came from and
+    /// how much lowering rounded.
+    fn import_nir(&self) -> anyhow::Result<Network> {
+        let graph = neurite::nir::read(&self.net)?;
+        let (dt_ms, source) = neurite::nir::choose_dt(self.dt_ms, &graph)?;
+        if source == neurite::nir::DtSource::Metadata {
+            eprintln!(
+                "note: using dt = {dt_ms} ms from the file's metadata (--dt-ms overrides it)"
+            );
+        }
+        let options = neurite::nir::Options {
+            dt_ms,
+            reset: match self.reset {
+                None | Some(ResetArg::Zero) => neurite::net::Reset::Zero,
+                Some(ResetArg::Subtract) => neurite::net::Reset::Subtract,
+            },
+        };
+        let name = neurite::nir::network_name(&self.net);
+        let imported = neurite::nir::lower(&graph, &name, &options)
+            .with_context(|| format!("{}: cannot import the NIR graph", self.net.display()))?;
+        let version = if graph.version.is_empty() {
+            "unknown".to_string()
+        } else {
+            graph.version.clone()
+        };
+        eprintln!(
+            "imported NIR graph '{name}' (NIR {version}), dt {dt_ms} ms, reset {}: {}",
+            match options.reset {
+                neurite::net::Reset::Zero => "zero",
+                neurite::net::Reset::Subtract => "subtract",
+            },
+            imported
+                .populations
+                .iter()
+                .map(|p| format!(
+                    "{} ({} {}{})",
+                    p.node,
+                    p.kind,
+                    imported.network.populations[p.population].size,
+                    match p.role {
+                        neurite::nir::Role::Readout => ", v read out",
+                        _ => "",
+                    }
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        if !imported.quantization.is_empty() {
+            eprint!("{}", imported.quantization);
+        }
+        Ok(imported.network)
     }
 
     /// Like [`NetworkArgs::load`], for commands that need the description.
@@ -116,6 +219,33 @@ impl NetworkArgs {
             .into()),
         }
     }
+}
+
+/// Replaces the inputs of the network's one input population with the
+/// spikes of `path`.
+fn set_input(network: &mut Network, path: &Path) -> anyhow::Result<()> {
+    let inputs: Vec<usize> = network
+        .populations
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| matches!(p.model, neurite::net::Model::Input))
+        .map(|(i, _)| i)
+        .collect();
+    let [population] = inputs[..] else {
+        return Err(InvalidArgument(format!(
+            "--input needs a network with one input population; this one has {}",
+            inputs.len()
+        ))
+        .into());
+    };
+    let size = network.populations[population].size;
+    let spikes = neurite::net::spikes_from_file(path, size)?;
+    network.inputs.retain(|i| i.population != population);
+    network.inputs.push(neurite::net::Input {
+        population,
+        source: neurite::net::InputSource::Spikes(spikes),
+    });
+    Ok(())
 }
 
 /// The first bytes of a file, to tell a Program from a description; a file
@@ -137,6 +267,7 @@ fn read_head(path: &Path) -> anyhow::Result<Vec<u8>> {
 pub(crate) fn is_invalid_input(err: &anyhow::Error) -> bool {
     err.chain().any(|cause| {
         cause.is::<neurite::net::NetError>()
+            || cause.is::<neurite::nir::NirError>()
             || cause
                 .downcast_ref::<neurite::compiler::CompileError>()
                 .is_some_and(|e| e.is_user_error())

@@ -18,6 +18,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ),
     ("neurite-emulator", &["neurite-chip", "neurite-program"]),
     ("neurite-reference", &["neurite-net"]),
+    ("neurite-nir", &["neurite-net", "neurite-compiler"]),
     ("neurite-proto", &["neurite-chip", "neurite-program"]),
     (
         "neurite-host",
@@ -49,6 +50,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "neurite-proto",
             "neurite-host",
             "neurite-firmware-sim",
+            "neurite-nir",
         ],
     ),
 ];

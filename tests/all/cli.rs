@@ -456,3 +456,172 @@ fn physical_units_compile_report_their_quantization() {
     assert!(text.contains("populations in physical units"), "{text}");
     assert!(text.contains("weight_exp"), "{text}");
 }
+
+/// Spike steps of neuron 0 of `population` in a `--json` document.
+fn spike_steps(doc: &Value, population: &str) -> Vec<u64> {
+    doc["populations"][population]["spikes"]
+        .as_array()
+        .expect("spikes")
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.as_array().is_some_and(|s| !s.is_empty()))
+        .map(|(t, _)| t as u64 + 1)
+        .collect()
+}
+
+#[test]
+fn nir_graphs_run_with_dt_reset_and_input_files() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // One input spike every 10th step from step 1 (see tests/all/nir.rs):
+    // lif_norse spikes at 42, 92, … with either reset and either format.
+    let mut csv = String::from("step,index\n");
+    for k in 0..20 {
+        csv.push_str(&format!("{},0\n", 1 + 10 * k));
+    }
+    let csv = write(dir.path(), "in.csv", &csv);
+    let model = "tests/fixtures/nir/lif_norse.nir";
+    let run_model = |reset: &str, input: &str| -> Value {
+        run_json(&[
+            "run", model, "--dt-ms", "0.1", "--reset", reset, "--input", input, "--steps", "200",
+            "--json",
+        ])
+    };
+    for reset in ["zero", "subtract"] {
+        let doc = run_model(reset, &csv);
+        assert_eq!(spike_steps(&doc, "1"), [42, 92, 142, 192], "{reset}");
+        assert_eq!(spike_steps(&doc, "input").len(), 20);
+    }
+    // The same spikes as a .npy array [steps × 1] of booleans as bytes.
+    let mut npy = Vec::new();
+    let header = "{'descr': '|u1', 'fortran_order': False, 'shape': (200, 1), }";
+    let pad = 64 - (10 + header.len() + 1) % 64;
+    let header = format!("{header}{}\n", " ".repeat(pad));
+    npy.extend_from_slice(b"\x93NUMPY\x01\x00");
+    npy.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    npy.extend_from_slice(header.as_bytes());
+    npy.extend((0..200).map(|t| u8::from(t % 10 == 0)));
+    let npy_path = dir.path().join("in.npy");
+    std::fs::write(&npy_path, &npy).expect("write");
+    let doc = run_model("zero", npy_path.to_str().expect("utf-8"));
+    assert_eq!(spike_steps(&doc, "1"), [42, 92, 142, 192]);
+
+    // The README's example, and the .npy example beside it.
+    let doc = run_json(&[
+        "run",
+        "examples/nir/lif_norse.nir",
+        "--dt-ms",
+        "0.1",
+        "--input",
+        "examples/nir/every-10-steps.csv",
+        "--steps",
+        "1000",
+        "--json",
+    ]);
+    let want: Vec<u64> = (0..20).map(|k| 42 + 50 * k).collect();
+    assert_eq!(spike_steps(&doc, "1"), want);
+    let out = neurite(&[
+        "run",
+        "examples/nir/ff_affine_lif.nir",
+        "--input",
+        "examples/nir/ff_affine_lif_input.npy",
+        "--steps",
+        "200",
+    ]);
+    assert_exit(&out, 0);
+    assert!(stdout(&out).contains("lif1[1]"), "{}", stdout(&out));
+
+    // dt from the metadata, said on stderr; compile and inspect take NIR too.
+    let out = neurite(&[
+        "run",
+        "tests/fixtures/nir/ff_affine_lif.nir",
+        "--steps",
+        "5",
+    ]);
+    assert_exit(&out, 0);
+    assert!(stderr(&out).contains("using dt = 1 ms from the file's metadata"));
+    let program = dir.path().join("conv.nprog");
+    let out = neurite(&[
+        "compile",
+        "tests/fixtures/nir/conv_if_sumpool.nir",
+        "--dt-ms",
+        "1",
+        "-o",
+        program.to_str().expect("utf-8"),
+    ]);
+    assert_exit(&out, 0);
+    assert!(program.exists());
+    let out = neurite(&[
+        "inspect",
+        "tests/fixtures/nir/rnn_cubalif.nir",
+        "--dt-ms",
+        "1",
+    ]);
+    assert_exit(&out, 0);
+    assert!(
+        stdout(&out).contains("population 'rnn.lif'"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn nir_errors_exit_with_2_and_name_the_problem() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // No dt in the file and none given.
+    let out = neurite(&["run", "tests/fixtures/nir/lif_norse.nir"]);
+    assert_exit(&out, 2);
+    assert!(
+        stderr(&out).contains("give one with --dt-ms"),
+        "{}",
+        stderr(&out)
+    );
+    // dt not below τ = 2.5 ms.
+    let out = neurite(&["run", "tests/fixtures/nir/lif_norse.nir", "--dt-ms", "3"]);
+    assert_exit(&out, 2);
+    assert!(
+        stderr(&out).contains("node '1' (LIF) is not supported: tau"),
+        "{}",
+        stderr(&out)
+    );
+    // An input index outside the graph's input.
+    let bad = write(dir.path(), "bad.csv", "3,1\n");
+    let out = neurite(&[
+        "run",
+        "tests/fixtures/nir/lif_norse.nir",
+        "--dt-ms",
+        "0.1",
+        "--input",
+        &bad,
+    ]);
+    assert_exit(&out, 2);
+    assert!(stderr(&out).contains("index 1 outside the input's 1 neurons"));
+    // A file that is not HDF5.
+    let fake = write(dir.path(), "fake.nir", "hello");
+    let out = neurite(&["run", &fake, "--dt-ms", "1"]);
+    assert_exit(&out, 2);
+    assert!(
+        stderr(&out).contains("is not a NIR graph"),
+        "{}",
+        stderr(&out)
+    );
+    // --reset on a description.
+    let out = neurite(&["run", "examples/two-layer.toml", "--reset", "subtract"]);
+    assert_exit(&out, 2);
+}
+
+#[test]
+fn input_files_drive_descriptions_with_one_input_population() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let net = write(
+        dir.path(),
+        "n.toml",
+        "[[populations]]\nname = \"in\"\nsize = 2\nmodel = \"input\"\n\
+         [[populations]]\nname = \"out\"\nsize = 1\nmodel = \"lif\"\ndu = 4095\ndv = 0\nvth = 0\n\
+         [[projections]]\nfrom = \"in\"\nto = \"out\"\ndense = [[0, 1]]\n\
+         [[probes]]\npopulation = \"out\"\nvars = [\"spikes\"]\n",
+    );
+    // Index 1 at steps 2 and 5: out (θ = 0) spikes one step later each.
+    let input = write(dir.path(), "in.csv", "# spikes\n2,1\n5,1\n4,0\n");
+    let doc = run_json(&["run", &net, "--input", &input, "--steps", "8", "--json"]);
+    assert_eq!(spike_steps(&doc, "out"), [3, 6]);
+}

@@ -5,8 +5,9 @@
 //! loader as user files. Parameters cover their full ranges, with the
 //! extremes (du/dv 0 and 4095, weight exponent 7 with many simultaneous
 //! spikes, bias −4096·2^7 with dv 0) drawn often enough to provoke current
-//! wrap and voltage saturation; populations are spread over chips with 1–8
-//! neurons per core so that routing between cores is exercised.
+//! wrap and voltage saturation; each population resets to zero or by
+//! subtraction; populations are spread over chips with 1–8 neurons per core
+//! so that routing between cores is exercised.
 
 use std::cell::Cell;
 
@@ -56,15 +57,20 @@ fn lif_population(name: String, size: usize) -> BoxedStrategy<Value> {
         per_neuron(size, refractory),
         per_neuron(size, u_init),
         per_neuron(size, v_init),
+        prop_oneof![Just(None), Just(Some("zero")), Just(Some("subtract"))],
     )
         .prop_map(
-            move |(du, dv, vth, bias_mant, bias_exp, refractory, u_init, v_init)| {
-                json!({
+            move |(du, dv, vth, bias_mant, bias_exp, refractory, u_init, v_init, reset)| {
+                let mut population = json!({
                     "name": name, "size": size, "model": "lif",
                     "du": du, "dv": dv, "vth": vth,
                     "bias_mant": bias_mant, "bias_exp": bias_exp, "refractory": refractory,
                     "u_init": u_init, "v_init": v_init,
-                })
+                });
+                if let Some(reset) = reset {
+                    population["reset"] = json!(reset);
+                }
+                population
             },
         )
         .boxed()

@@ -158,6 +158,73 @@ fn refractory_holds_v_for_its_period() {
 }
 
 #[test]
+fn reset_by_subtraction_keeps_the_charge_above_threshold() {
+    let r = run(
+        r#"
+        # A spike every step from "in" through weight 100 (u = 100 << 6 =
+        # 6400 at steps 2, 3, …; du = 4095 clears u in between), no leak,
+        # θ = 150 << 6 = 9600.
+        # sub (reset by subtraction): v = 6400 at step 2, 12800 at 3 → spike,
+        # 3200; 9600 at 4 (not above θ); 16000 at 5 → spike, 6400; 12800 at 6
+        # → spike, 3200; 9600 at 7; 16000 at 8 → spike, 6400.
+        # Spikes at 3, 5, 6, 8: 4 in 7 steps of input, 2/3 of the input rate
+        # as 6400/9600 says, where zero (reset to 0) spikes every second step,
+        # 3 in 7 steps, and loses the charge above θ each time.
+        # The refractory neuron rests one step after each spike with its
+        # residue held: 12800 at 3 → spike, 3200; 3200 held at 4; 9600 at 5;
+        # 16000 at 6 → spike, 6400; held at 7; 12800 at 8 → spike, 3200.
+        [[populations]]
+        name = "in"
+        size = 1
+        model = "input"
+        [[populations]]
+        name = "sub"
+        size = 2
+        model = "lif"
+        du = 4095
+        dv = 0
+        vth = 150
+        refractory = [0, 1]
+        reset = "subtract"
+        [[populations]]
+        name = "zero"
+        size = 1
+        model = "lif"
+        du = 4095
+        dv = 0
+        vth = 150
+        [[projections]]
+        from = "in"
+        to = "sub"
+        dense = [[100], [100]]
+        [[projections]]
+        from = "in"
+        to = "zero"
+        dense = [[100]]
+        [[inputs]]
+        population = "in"
+        periodic = { period = 1 }
+        [[probes]]
+        population = "sub"
+        vars = ["spikes", "v"]
+        [[probes]]
+        population = "zero"
+        vars = ["spikes", "v"]
+        "#,
+        8,
+    );
+    assert_eq!(spike_steps(&r, "sub", 0), vec![3, 5, 6, 8]);
+    let v: Vec<i32> = (1..=8).map(|t| at(&r, "sub", "v", t)[0]).collect();
+    assert_eq!(v, vec![0, 6400, 3200, 9600, 6400, 3200, 9600, 6400]);
+    assert_eq!(spike_steps(&r, "sub", 1), vec![3, 6, 8]);
+    let v: Vec<i32> = (1..=8).map(|t| at(&r, "sub", "v", t)[1]).collect();
+    assert_eq!(v, vec![0, 6400, 3200, 3200, 9600, 6400, 6400, 3200]);
+    assert_eq!(spike_steps(&r, "zero", 0), vec![3, 5, 7]);
+    let v: Vec<i32> = (1..=8).map(|t| at(&r, "zero", "v", t)[0]).collect();
+    assert_eq!(v, vec![0, 6400, 0, 6400, 0, 6400, 0, 6400]);
+}
+
+#[test]
 fn decays_at_zero_and_4095() {
     // One input spike at step 1 through weight 10 (exponent 0) reaches u at
     // step 2 as 10 << 6 = 640; a second input with weight −10 gives −640.

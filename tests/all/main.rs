@@ -9,5 +9,6 @@ mod energy;
 mod golden;
 mod hostile;
 mod lava;
+mod nir;
 mod support;
 mod threads;

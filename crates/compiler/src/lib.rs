@@ -363,6 +363,10 @@ pub(crate) fn lif_profile(lif: &neurite_net::Lif, i: usize) -> NeuronProfile {
         dv: lif.dv[i],
         vth: lif.vth[i],
         refractory: lif.refractory[i],
+        reset: match lif.reset {
+            neurite_net::Reset::Zero => neurite_program::Reset::Zero,
+            neurite_net::Reset::Subtract => neurite_program::Reset::Subtract,
+        },
     }
 }
 

@@ -18,7 +18,9 @@
 //! - **Decays** (nengo-loihi's `discretize.py`, loihi-reference.md §2.4):
 //!   `du = clip(round(4095·δu − 1), 0, 4095)`, `dv = clip(round(4095·δv), 0, 4095)`.
 //!   The chip keeps `(4096 − (du + 1))/4096` of u and `(4096 − dv)/4096` of v
-//!   per step.
+//!   per step. A population built by an importer may give `τ_syn = 0` (no
+//!   synaptic current: u is each step's input alone), which becomes du = 4095,
+//!   and `τ_mem = ∞` (no leak), which becomes dv = 0.
 //! - **Scale.** S is the largest number meeting every constraint below; the
 //!   one that sets it is the *bound* the report names:
 //!   - threshold: `S·max threshold ≤ 2^22` ([`THRESHOLD_LIMIT`]), so that
@@ -624,6 +626,7 @@ fn plan(network: &Network) -> Result<Plan, PhysicalError> {
             refractory: physical.refractory.iter().map(|&r| r.min(63)).collect(),
             u_init: Vec::with_capacity(n),
             v_init: Vec::with_capacity(n),
+            reset: physical.reset,
         };
         let (mut decay_u, mut decay_v, mut threshold, mut bias) = (
             Errors::default(),
@@ -635,7 +638,13 @@ fn plan(network: &Network) -> Result<Plan, PhysicalError> {
             // Decays: the model keeps e^(−dt/τ) and decays by δ = 1 − e^(−dt/τ).
             let (x_u, x_v) = (-dt / physical.tau_syn_ms[i], -dt / physical.tau_mem_ms[i]);
             let (keep_u, keep_v) = (x_u.exp(), x_v.exp());
-            let du = (4095.0 * -x_u.exp_m1() - 1.0).round().clamp(0.0, 4095.0);
+            // τ_syn = 0: no synaptic current, u is the step's input alone;
+            // du = 4095 clears u exactly, which the rule below cannot reach.
+            let du = if physical.tau_syn_ms[i] == 0.0 {
+                4095.0
+            } else {
+                (4095.0 * -x_u.exp_m1() - 1.0).round().clamp(0.0, 4095.0)
+            };
             let dv = (4095.0 * -x_v.exp_m1()).round().clamp(0.0, 4095.0);
             decay_u.compare((4095.0 - du) / 4096.0, keep_u);
             decay_v.compare((4096.0 - dv) / 4096.0, keep_v);
@@ -724,22 +733,33 @@ fn check_lengths(size: u32, name: &str, physical: &PhysicalLif) -> Result<(), Ph
             reason: format!("{field} has {len} values for {size} neurons"),
         });
     }
-    let positive = |v: f64| v.is_finite() && v > 0.0;
+    // What each field accepts: τ_syn may be 0 (no synaptic current) and
+    // τ_mem +∞ (no leak), as importers give them.
+    #[derive(Clone, Copy)]
+    enum Range {
+        Positive,
+        ZeroOrPositive,
+        PositiveOrInfinite,
+        Finite,
+    }
     let checks = [
-        ("tau_syn_ms", &physical.tau_syn_ms, true),
-        ("tau_mem_ms", &physical.tau_mem_ms, true),
-        ("threshold", &physical.threshold, true),
-        ("bias", &physical.bias, false),
-        ("u_init", &physical.u_init, false),
-        ("v_init", &physical.v_init, false),
+        ("tau_syn_ms", &physical.tau_syn_ms, Range::ZeroOrPositive),
+        (
+            "tau_mem_ms",
+            &physical.tau_mem_ms,
+            Range::PositiveOrInfinite,
+        ),
+        ("threshold", &physical.threshold, Range::Positive),
+        ("bias", &physical.bias, Range::Finite),
+        ("u_init", &physical.u_init, Range::Finite),
+        ("v_init", &physical.v_init, Range::Finite),
     ];
-    for (field, values, must_be_positive) in checks {
-        let ok = |v: f64| {
-            if must_be_positive {
-                positive(v)
-            } else {
-                v.is_finite()
-            }
+    for (field, values, range) in checks {
+        let ok = |v: f64| match range {
+            Range::Positive => v.is_finite() && v > 0.0,
+            Range::ZeroOrPositive => v.is_finite() && v >= 0.0,
+            Range::PositiveOrInfinite => v > 0.0,
+            Range::Finite => v.is_finite(),
         };
         if let Some(i) = values.iter().position(|&v| !ok(v)) {
             return Err(PhysicalError::Malformed {

@@ -9,7 +9,7 @@
 use neurite_program::{AxonAddress, Core, Run, SynapseKind};
 
 use crate::Var;
-use crate::neuron::{LifConstants, decay32, wrap_u32};
+use crate::neuron::{LifConstants, Reset, decay32, wrap_u32};
 
 /// Voltage saturates at ±(2^23 − 1).
 const V_LIMIT: i32 = (1 << 23) - 1;
@@ -47,6 +47,7 @@ enum Params {
         bias: Vec<i32>,
         theta: Vec<i32>,
         refractory: Vec<i32>,
+        residue: Vec<i32>,
     },
 }
 
@@ -58,6 +59,17 @@ struct Constants {
     bias: i32,
     theta: i32,
     refractory: i32,
+    /// Mask of what a spike leaves of v − θ: 0 (reset to zero) or all ones
+    /// (reset by subtraction), so that the reset needs no branch.
+    residue: i32,
+}
+
+/// The [`Constants::residue`] mask of a reset.
+fn residue_mask(reset: Reset) -> i32 {
+    match reset {
+        Reset::Zero => 0,
+        Reset::Subtract => -1,
+    }
 }
 
 impl From<LifConstants> for Constants {
@@ -68,6 +80,7 @@ impl From<LifConstants> for Constants {
             bias: c.bias,
             theta: c.theta,
             refractory: i32::from(c.refractory),
+            residue: residue_mask(c.reset),
         }
     }
 }
@@ -100,6 +113,7 @@ struct ColumnsRef<'a> {
     bias: &'a [i32],
     theta: &'a [i32],
     refractory: &'a [i32],
+    residue: &'a [i32],
 }
 
 impl ConstantsAt for ColumnsRef<'_> {
@@ -112,7 +126,8 @@ impl ConstantsAt for ColumnsRef<'_> {
             keep_v: &self.keep_v[range.clone()],
             bias: &self.bias[range.clone()],
             theta: &self.theta[range.clone()],
-            refractory: &self.refractory[range],
+            refractory: &self.refractory[range.clone()],
+            residue: &self.residue[range],
         }
     }
 
@@ -124,6 +139,7 @@ impl ConstantsAt for ColumnsRef<'_> {
             bias: self.bias[i],
             theta: self.theta[i],
             refractory: self.refractory[i],
+            residue: self.residue[i],
         }
     }
 }
@@ -175,6 +191,9 @@ fn update<const REFRACTORY: bool, const REST: bool, const COUNT: bool>(
             let u1 = wrap_u32(decay32(u0, c.keep_u).wrapping_add(a.wrapping_shl(6)));
             let v1 = (decay32(v0, c.keep_v) + u1 + c.bias).clamp(-V_LIMIT, V_LIMIT);
             u[i] = u1;
+            // v after a spike: 0, or v − θ (in (0, 2^23 − 1] when it is
+            // taken; wrapping because padding lanes compute it too).
+            let reset = v1.wrapping_sub(c.theta) & c.residue;
             let spiked;
             if REFRACTORY {
                 let r = refractory_left[i];
@@ -183,7 +202,7 @@ fn update<const REFRACTORY: bool, const REST: bool, const COUNT: bool>(
                 v[i] = if held {
                     v0
                 } else if spiked {
-                    0
+                    reset
                 } else {
                     v1
                 };
@@ -200,7 +219,7 @@ fn update<const REFRACTORY: bool, const REST: bool, const COUNT: bool>(
                 }
             } else {
                 spiked = v1 > c.theta;
-                v[i] = if spiked { 0 } else { v1 };
+                v[i] = if spiked { reset } else { v1 };
             }
             flags[i] = u8::from(spiked);
             pass.spiked |= u8::from(spiked);
@@ -267,6 +286,7 @@ impl CoreState {
                     neurons.bias_exp[i],
                     p.refractory,
                 )
+                .with_reset(p.reset)
             })
             .collect();
         let lanes = lanes(n);
@@ -283,6 +303,7 @@ impl CoreState {
                     bias: column(&|c| c.bias, 0),
                     theta: column(&|c| c.theta, i32::MAX),
                     refractory: column(&|c| i32::from(c.refractory), 0),
+                    residue: column(&|c| residue_mask(c.reset), 0),
                 }
             }
             first => Params::Uniform(
@@ -378,6 +399,7 @@ impl CoreState {
                     bias,
                     theta,
                     refractory,
+                    residue,
                 },
                 with_refractory,
                 rest,
@@ -388,6 +410,7 @@ impl CoreState {
                     bias,
                     theta,
                     refractory,
+                    residue,
                 };
                 match (with_refractory, rest) {
                     (false, false) => update::<false, false, true>(u, v, r, input, flags, columns),
@@ -538,6 +561,7 @@ impl CoreState {
                 bias: column(c.bias, 0),
                 theta: column(c.theta, i32::MAX),
                 refractory: column(i32::from(c.refractory), 0),
+                residue: column(residue_mask(c.reset), 0),
             };
             // Padding neurons ran with the shared bias: put them at rest,
             // where their new constants keep them.

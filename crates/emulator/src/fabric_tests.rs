@@ -53,6 +53,7 @@ fn random_program(rng: &mut Rng) -> Program {
                 dv: [0, 400, 4095][rng.below(3) as usize],
                 vth: rng.range(0, 300) as u32,
                 refractory: [0, 0, 2, 5][rng.below(4) as usize],
+                reset: [Reset::Zero, Reset::Subtract][rng.below(2) as usize],
             })
             .collect();
         let groups: Vec<SynapseGroup> = (0..rng.range(1, 3))
@@ -212,7 +213,8 @@ impl<'a> Interpreter<'a> {
                     self.bias_mant[c][i],
                     self.bias_exp[c][i],
                     p.refractory,
-                );
+                )
+                .with_reset(p.reset);
                 let input = self.arriving.remove(&(c, i as u32, t)).unwrap_or(0) as i32;
                 let spiked = lif_step(
                     &mut self.u[c][i],

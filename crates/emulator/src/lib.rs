@@ -26,7 +26,9 @@
 //!
 //! // One core, one neuron: bias 1, no decay, threshold 1 << 6.
 //! let core = Core {
-//!     profiles: vec![NeuronProfile { model: NeuronModel::Lif, du: 0, dv: 0, vth: 1, refractory: 0 }],
+//!     profiles: vec![NeuronProfile {
+//!         model: NeuronModel::Lif, du: 0, dv: 0, vth: 1, refractory: 0, reset: Reset::Zero,
+//!     }],
 //!     neurons: Neurons {
 //!         profile: vec![ProfileId(0)],
 //!         bias_mant: vec![1],

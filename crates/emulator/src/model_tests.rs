@@ -18,6 +18,7 @@ fn profile(vth: u32) -> NeuronProfile {
         dv: 4095,
         vth,
         refractory: 0,
+        reset: Reset::Zero,
     }
 }
 

@@ -4,7 +4,8 @@
 //! ```text
 //! u ← wrap24( tz(u · (4096 − (du + 1)), 12) + (a << 6) )
 //! v ← sat24 ( tz(v · (4096 − dv), 12) + u + (bias_mant << bias_exp) )
-//! spike ← v > vth << 6;   on a spike v ← 0 (u keeps its value)
+//! spike ← v > vth << 6;   on a spike v ← 0, or v ← v − (vth << 6) when the
+//!                           profile resets by subtraction (u keeps its value)
 //! ```
 //!
 //! `tz(x, 12)` divides by 4096 rounding toward zero; `wrap24` folds u into
@@ -16,6 +17,8 @@
 //! synaptic input of one step exceeds 2^24 in magnitude — beyond that Lava
 //! leaves u outside 24 bits, which no 24-bit register can hold, and Neurite
 //! keeps wrapping modulo 2^24.
+
+pub use neurite_program::Reset;
 
 /// Decay constants are 12-bit fractions of this unity.
 pub const DECAY_UNITY: i32 = 4096;
@@ -89,8 +92,10 @@ pub struct LifConstants {
     pub bias: i32,
     /// vth << 6.
     pub theta: i32,
-    /// Steps v is held at 0 after a spike.
+    /// Steps v is held after a spike.
     pub refractory: u8,
+    /// What a spike does to v.
+    pub reset: Reset,
 }
 
 impl LifConstants {
@@ -102,7 +107,24 @@ impl LifConstants {
             bias: i32::from(bias_mant) << bias_exp,
             theta: (vth << 6) as i32,
             refractory,
+            reset: Reset::Zero,
         }
+    }
+
+    /// The same constants with another reset.
+    pub fn with_reset(self, reset: Reset) -> Self {
+        Self { reset, ..self }
+    }
+}
+
+/// v after a spike at voltage `v` (so `v > c.theta`): 0, or `v − θ`. The
+/// difference needs no saturation: v ≤ 2^23 − 1 and θ ≥ 0 put it in
+/// [1, 2^23 − 1], and it stays above 0 (the residue above the threshold).
+#[inline(always)]
+pub fn reset_v(v: i32, c: &LifConstants) -> i32 {
+    match c.reset {
+        Reset::Zero => 0,
+        Reset::Subtract => v - c.theta,
     }
 }
 
@@ -110,8 +132,9 @@ impl LifConstants {
 /// step, modulo 2^32 (only its low 18 bits can reach u). Returns whether the
 /// neuron spiked.
 ///
-/// During a refractory period v is held (at 0, its reset value) and the
-/// neuron cannot spike, while u keeps integrating.
+/// During a refractory period v is held (at its value after the reset: 0,
+/// or the residue above the threshold) and the neuron cannot spike, while u
+/// keeps integrating.
 #[inline(always)]
 pub fn lif_step(
     u: &mut i32,
@@ -128,7 +151,7 @@ pub fn lif_step(
     }
     let new_v = saturate_v(i64::from(decay(*v, c.keep_v)) + i64::from(new_u) + i64::from(c.bias));
     let spiked = new_v > c.theta;
-    *v = if spiked { 0 } else { new_v };
+    *v = if spiked { reset_v(new_v, c) } else { new_v };
     if spiked {
         *refractory_left = c.refractory;
     }
@@ -244,6 +267,75 @@ mod tests {
         // Free again: v = 0 + 180 + 12 = 192 ≤ 384.
         assert!(!lif_step(&mut u, &mut v, &mut r, 0, &c));
         assert_eq!((u, v, r), (180, 192, 0));
+    }
+
+    #[test]
+    fn reset_by_subtraction_by_hand() {
+        // du = 4095 clears u (keeps 0), dv = 0 keeps v, vth = 10: θ = 640.
+        // Input 3 each step: u = 3 << 6 = 192, and v grows by 192.
+        let c = LifConstants::new(4095, 0, 10, 0, 0, 0).with_reset(Reset::Subtract);
+        let (mut u, mut v, mut r) = (0, 0, 0);
+        let mut trace = Vec::new();
+        for _ in 0..8 {
+            let spiked = lif_step(&mut u, &mut v, &mut r, 3, &c);
+            trace.push((v, spiked));
+        }
+        // v: 192, 384, 576, 768 > 640 → spike, v = 768 − 640 = 128;
+        // 320, 512, 704 > 640 → spike, v = 64; 256.
+        assert_eq!(
+            trace,
+            [
+                (192, false),
+                (384, false),
+                (576, false),
+                (128, true),
+                (320, false),
+                (512, false),
+                (64, true),
+                (256, false)
+            ]
+        );
+        // Resetting to zero instead: spikes at steps 4 and 8, v back to 0 each time.
+        let c = c.with_reset(Reset::Zero);
+        let (mut u, mut v, mut r) = (0, 0, 0);
+        let spikes: Vec<bool> = (0..8)
+            .map(|_| lif_step(&mut u, &mut v, &mut r, 3, &c))
+            .collect();
+        assert_eq!(
+            spikes,
+            [false, false, false, true, false, false, false, true]
+        );
+    }
+
+    #[test]
+    fn reset_by_subtraction_keeps_the_residue_through_the_refractory_period() {
+        // v = 0 + 0 + (100 << 3) = 800 > θ = 5 << 6 = 320: v = 480, still above θ.
+        // The refractory step holds v at 480; the next one adds 800: 1280 > 320,
+        // v = 960, and so on — a residue above θ spikes again as soon as it may.
+        let c = LifConstants::new(0, 0, 5, 100, 3, 1).with_reset(Reset::Subtract);
+        let (mut u, mut v, mut r) = (0, 0, 0);
+        assert!(lif_step(&mut u, &mut v, &mut r, 0, &c));
+        assert_eq!((v, r), (480, 1));
+        assert!(!lif_step(&mut u, &mut v, &mut r, 0, &c));
+        assert_eq!((v, r), (480, 0));
+        assert!(lif_step(&mut u, &mut v, &mut r, 0, &c));
+        assert_eq!(v, 960);
+    }
+
+    #[test]
+    fn reset_by_subtraction_at_the_top_of_the_range() {
+        // v saturates at 2^23 − 1 = 8388607; θ = 131071 << 6 = 8388544: the
+        // residue is 63. With θ = 0 the whole of v is kept and it spikes again.
+        let c = LifConstants::new(4095, 0, 131_071, 4095, 7, 0).with_reset(Reset::Subtract);
+        let (mut u, mut v, mut r) = (0, 8_388_000, 0);
+        assert!(lif_step(&mut u, &mut v, &mut r, 0, &c));
+        assert_eq!(v, 63);
+        let c = LifConstants::new(4095, 0, 0, 1, 0, 0).with_reset(Reset::Subtract);
+        let (mut u, mut v, mut r) = (0, 0, 0);
+        assert!(lif_step(&mut u, &mut v, &mut r, 0, &c));
+        assert_eq!(v, 1);
+        assert!(lif_step(&mut u, &mut v, &mut r, 0, &c));
+        assert_eq!(v, 2);
     }
 
     #[test]

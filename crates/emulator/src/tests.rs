@@ -16,6 +16,7 @@ fn program() -> Program {
             dv: 0,
             vth: 131_071,
             refractory: 0,
+            reset: Reset::Zero,
         }],
         neurons: Neurons {
             profile: vec![ProfileId(0); 2],

@@ -143,16 +143,20 @@ pub enum Model {
 /// ```text
 /// u ← u·(1 − δu) + Σ w·s          δu = 1 − exp(−dt_ms / tau_syn_ms)
 /// v ← v·(1 − δv) + u + bias        δv = 1 − exp(−dt_ms / tau_mem_ms)
-/// spike when v > threshold, then v ← 0 (and v is held at 0 for `refractory` steps)
+/// spike when v > threshold, then v ← 0 (or v ← v − threshold, see `reset`),
+/// and v is held for `refractory` steps
 /// ```
 ///
 /// with the weights `w` of the projections onto the population in the same
 /// units as `u`, `v`, `threshold` and `bias` (whatever unit the user chose).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct PhysicalLif {
-    /// Synaptic (current) time constant in ms, positive and finite.
+    /// Synaptic (current) time constant in ms, positive and finite in a
+    /// description; an importer may give 0: no synaptic current, u is each
+    /// step's input alone (δu = 1).
     pub tau_syn_ms: Vec<f64>,
-    /// Membrane (voltage) time constant in ms, positive and finite.
+    /// Membrane (voltage) time constant in ms, positive and finite in a
+    /// description; an importer may give +∞: no leak (δv = 0).
     pub tau_mem_ms: Vec<f64>,
     /// Spike threshold, positive and finite.
     pub threshold: Vec<f64>,
@@ -164,6 +168,8 @@ pub struct PhysicalLif {
     pub u_init: Vec<f64>,
     /// Initial voltage, finite.
     pub v_init: Vec<f64>,
+    /// What a spike does to v, for the whole population.
+    pub reset: Reset,
 }
 
 /// LIF parameters in hardware units, one entry per neuron.
@@ -185,6 +191,18 @@ pub struct Lif {
     pub u_init: Vec<i32>,
     /// Initial voltage, in [−(2^23 − 1), 2^23 − 1].
     pub v_init: Vec<i32>,
+    /// What a spike does to v, for the whole population.
+    pub reset: Reset,
+}
+
+/// What a spike does to a neuron's voltage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Reset {
+    /// v ← 0, as Lava's LIF does.
+    #[default]
+    Zero,
+    /// v ← v − threshold: the charge above the threshold is kept.
+    Subtract,
 }
 
 /// Sign mode of a projection's weights.
@@ -384,6 +402,64 @@ pub fn load(path: &Path) -> Result<Network, NetError> {
         }
     };
     validate::validate(raw, &file, &stem, Some(base))
+}
+
+/// Reads input spikes for a population of `size` neurons from a file: CSV
+/// lines `step,index` (a header line, blank lines and `#` comments allowed),
+/// or a `.npy` array of shape `[steps × size]` whose nonzero entries are
+/// spikes (row 0 is step 1). Returns `(step, index)` pairs, sorted, without
+/// repeats; steps start at 1.
+pub fn spikes_from_file(path: &Path, size: u32) -> Result<Vec<(u64, u32)>, NetError> {
+    let file = path.display().to_string();
+    let err = |reason: String| NetError {
+        file: file.clone(),
+        kind: ErrorKind::Syntax(reason),
+    };
+    let extension = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    let mut spikes = Vec::new();
+    if extension == "npy" {
+        let rows = npy::read_float_matrix(path).map_err(err)?;
+        for (r, row) in rows.iter().enumerate() {
+            if row.len() != size as usize {
+                return Err(err(format!(
+                    "has {} columns; the input has {size} neurons",
+                    row.len()
+                )));
+            }
+            for (i, &v) in row.iter().enumerate() {
+                if v != 0.0 {
+                    spikes.push((r as u64 + 1, i as u32));
+                }
+            }
+        }
+    } else {
+        let text = std::fs::read_to_string(path).map_err(|e| NetError {
+            file: file.clone(),
+            kind: ErrorKind::Io {
+                path: file.clone(),
+                reason: e.to_string(),
+            },
+        })?;
+        let pairs = inputs::parse_csv(&text)
+            .map_err(|(line, reason)| err(format!("line {line}: {reason}")))?;
+        for (line, step, index) in pairs {
+            if step < 1 {
+                return Err(err(format!("line {line}: step {step} (steps start at 1)")));
+            }
+            if !(0..i64::from(size)).contains(&index) {
+                return Err(err(format!(
+                    "line {line}: index {index} outside the input's {size} neurons"
+                )));
+            }
+            spikes.push((step as u64, index as u32));
+        }
+    }
+    spikes.sort_unstable();
+    spikes.dedup();
+    Ok(spikes)
 }
 
 /// Parses and validates a TOML description held in memory. `file` names it in

@@ -47,6 +47,8 @@ pub(crate) struct RawPopulation {
     // Either: integers in hardware units, numbers in physical units.
     pub(crate) u_init: Option<PerNeuron<Num>>,
     pub(crate) v_init: Option<PerNeuron<Num>>,
+    // Either.
+    pub(crate) reset: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

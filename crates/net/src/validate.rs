@@ -8,7 +8,7 @@ use crate::error::{ErrorKind, Item, NetError};
 use crate::raw::{DenseSource, Num, PerNeuron, RawInput, RawNetwork, RawPopulation, RawProjection};
 use crate::{
     FloatWeights, Input, InputSource, Lif, Model, Network, PhysicalLif, Population, Probe,
-    Projection, SignMode, Synapse, expand, inputs, npy,
+    Projection, Reset, SignMode, Synapse, expand, inputs, npy,
 };
 
 /// Largest population the description accepts.
@@ -273,9 +273,16 @@ fn population(
         ("bias", raw.bias.is_some()),
         ("refractory_ms", raw.refractory_ms.is_some()),
     ]);
+    let reset_given = [("reset", raw.reset.is_some())];
     let (model, physical_lif) = match raw.model.as_str() {
         "input" => {
-            if let Some(field) = hardware.iter().chain(&initial).chain(&physical).next() {
+            if let Some(field) = hardware
+                .iter()
+                .chain(&initial)
+                .chain(&physical)
+                .chain(&given(&reset_given))
+                .next()
+            {
                 return Err(ctx.err(item, format!("{field} is not a parameter of model input")));
             }
             (Model::Input, None)
@@ -350,6 +357,18 @@ fn at(scalar: bool, i: usize) -> String {
         String::new()
     } else {
         format!("[{i}]")
+    }
+}
+
+/// The reset of a `lif` population: `"zero"` (the default) or `"subtract"`.
+fn reset(ctx: &Ctx<'_>, item: &Item, raw: &RawPopulation) -> Result<Reset, NetError> {
+    match raw.reset.as_deref() {
+        None | Some("zero") => Ok(Reset::Zero),
+        Some("subtract") => Ok(Reset::Subtract),
+        Some(other) => Err(ctx.err(
+            item,
+            format!("unknown reset '{other}' (expected zero or subtract)"),
+        )),
     }
 }
 
@@ -448,6 +467,7 @@ fn hardware_lif(
         (1 << 23) - 1,
         "-8388607..8388607",
     )?;
+    let reset = reset(ctx, item, raw)?;
     // Every value was range-checked above, so the narrowing casts are exact.
     Ok(Lif {
         du: du.into_iter().map(|v| v as u16).collect(),
@@ -458,6 +478,7 @@ fn hardware_lif(
         refractory: refractory.into_iter().map(|v| v as u8).collect(),
         u_init: u_init.into_iter().map(|v| v as i32).collect(),
         v_init: v_init.into_iter().map(|v| v as i32).collect(),
+        reset,
     })
 }
 
@@ -546,6 +567,7 @@ fn physical_lif(
     }
     let u_init = initial("u_init", &raw.u_init)?;
     let v_init = initial("v_init", &raw.v_init)?;
+    let reset = reset(ctx, item, raw)?;
     Ok(PhysicalLif {
         tau_syn_ms,
         tau_mem_ms,
@@ -554,6 +576,7 @@ fn physical_lif(
         refractory,
         u_init,
         v_init,
+        reset,
     })
 }
 

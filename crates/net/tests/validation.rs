@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use neurite_net::{
     ErrorKind, FloatWeights, Input, InputSource, Item, Lif, Model, NetError, Network, PhysicalLif,
-    Probe, SignMode, Synapse, from_json_str, from_toml_str, load,
+    Probe, Reset, SignMode, Synapse, from_json_str, from_toml_str, load,
 };
 use tempfile::TempDir;
 
@@ -801,6 +801,46 @@ fn lif_parameters_are_rejected_on_an_input_population() {
             &format!("{name} is not a parameter of model input"),
         );
     }
+}
+
+#[test]
+fn reset_is_zero_or_subtract_in_either_unit() {
+    let hardware = |reset: &str| {
+        format!(
+            "[[populations]]\nname = \"h\"\nsize = 2\nmodel = \"lif\"\ndu = 0\ndv = 0\nvth = 1\n{reset}\n"
+        )
+    };
+    assert_eq!(lif_of(&ok_toml(&hardware("")), "h").reset, Reset::Zero);
+    assert_eq!(
+        lif_of(&ok_toml(&hardware("reset = \"zero\"")), "h").reset,
+        Reset::Zero
+    );
+    assert_eq!(
+        lif_of(&ok_toml(&hardware("reset = \"subtract\"")), "h").reset,
+        Reset::Subtract
+    );
+    let net = ok_toml(&physical("reset", "\"subtract\""));
+    assert_eq!(physical_of(&net, "out").reset, Reset::Subtract);
+    assert_eq!(
+        physical_of(&ok_toml(&physical("", "")), "out").reset,
+        Reset::Zero
+    );
+
+    let err = err_toml(&hardware("reset = \"Subtract\""));
+    assert_invalid(
+        &err,
+        &pop("h"),
+        "unknown reset 'Subtract' (expected zero or subtract)",
+    );
+    let err = err_toml(&physical("reset", "\"hold\""));
+    assert_invalid(
+        &err,
+        &pop("out"),
+        "unknown reset 'hold' (expected zero or subtract)",
+    );
+    let err =
+        err_toml("[[populations]]\nname = \"in\"\nsize = 2\nmodel = \"input\"\nreset = \"zero\"\n");
+    assert_invalid(&err, &pop("in"), "reset is not a parameter of model input");
 }
 
 #[test]
@@ -2397,6 +2437,7 @@ fn full_example_contents() {
             refractory: vec![0, 1, 2],
             u_init: vec![-10; 3],
             v_init: vec![1, 2, 3],
+            reset: Reset::Zero,
         }
     );
     assert_eq!(
@@ -2410,6 +2451,7 @@ fn full_example_contents() {
             refractory: vec![0; 2],
             u_init: vec![0; 2],
             v_init: vec![0; 2],
+            reset: Reset::Zero,
         }
     );
 
@@ -2523,6 +2565,7 @@ fn scalars_broadcast_to_every_neuron() {
             refractory: vec![6; 4],
             u_init: vec![7; 4],
             v_init: vec![-8; 4],
+            reset: Reset::Zero,
         }
     );
     // A one_to_one scalar weight too.
@@ -2810,6 +2853,7 @@ fn physical_population_is_kept_as_written() {
             refractory: vec![2; 2],
             u_init: vec![1.0; 2],
             v_init: vec![-0.5, 0.75],
+            reset: Reset::Zero,
         }
     );
     // Defaults: no bias, no refractory period, rest at 0; integers are numbers.

@@ -13,14 +13,23 @@
 //!
 //! The header alone tells a board whether the file is a Program, whether it
 //! can read this version, and which chip it targets, before the body is read.
+//!
+//! Versions: 3 is the first released form; 4 adds the reset of each neuron
+//! profile. A version-3 body is still read, its profiles resetting to zero
+//! (the only reset version 3 had).
+
+use serde::Deserialize;
 
 use crate::{Program, ValidationError};
 
 /// First eight bytes of every encoded Program.
 pub const MAGIC: [u8; 8] = *b"NRTPROG\0";
 
-/// Version of the encoding written by this crate; the only one it reads.
-pub const FORMAT_VERSION: u32 = 3;
+/// Version of the encoding written by this crate.
+pub const FORMAT_VERSION: u32 = 4;
+
+/// Oldest version this crate reads.
+pub const OLDEST_READABLE_VERSION: u32 = 3;
 
 /// Why bytes could not be read as a Program.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -30,9 +39,13 @@ pub enum DecodeError {
     NotAProgram,
     /// Written by a format version this build cannot read.
     #[error(
-        "program format version {found} is not supported (this build reads version {supported})"
+        "program format version {found} is not supported (this build reads versions {oldest} to {newest})"
     )]
-    UnsupportedVersion { found: u32, supported: u32 },
+    UnsupportedVersion {
+        found: u32,
+        oldest: u32,
+        newest: u32,
+    },
     /// The bytes end before the named part is complete.
     #[error("program is truncated: {part} needs {needed} bytes, {available} remain")]
     Truncated {
@@ -106,10 +119,11 @@ fn read_header<'a>(bytes: &'a [u8]) -> Result<(Header, Reader<'a>), DecodeError>
         pos: MAGIC.len(),
     };
     let version = u32::from_le_bytes(reader.array("format version")?);
-    if version != FORMAT_VERSION {
+    if !(OLDEST_READABLE_VERSION..=FORMAT_VERSION).contains(&version) {
         return Err(DecodeError::UnsupportedVersion {
             found: version,
-            supported: FORMAT_VERSION,
+            oldest: OLDEST_READABLE_VERSION,
+            newest: FORMAT_VERSION,
         });
     }
     let name_len = u16::from_le_bytes(reader.array("chip name length")?);
@@ -169,8 +183,14 @@ impl Program {
         if actual != expected {
             return Err(DecodeError::ChecksumMismatch { expected, actual });
         }
-        let program: Program =
-            postcard::from_bytes(body).map_err(|e| DecodeError::Malformed(e.to_string()))?;
+        let malformed = |e: postcard::Error| DecodeError::Malformed(e.to_string());
+        let program: Program = if header.version == 3 {
+            postcard::from_bytes::<v3::Program>(body)
+                .map_err(malformed)?
+                .into()
+        } else {
+            postcard::from_bytes(body).map_err(malformed)?
+        };
         if program.chip != header.chip {
             return Err(DecodeError::Malformed(format!(
                 "header names chip '{}' but the body names '{}'",
@@ -179,5 +199,81 @@ impl Program {
         }
         program.check_structure()?;
         Ok(program)
+    }
+}
+
+/// The body of a version-3 Program: the same tables, with neuron profiles
+/// that have no reset field. Read only; every profile resets to zero.
+mod v3 {
+    use super::Deserialize;
+    use crate::{
+        AxonAddress, InputPort, NeuronModel, Neurons, Notes, PopulationMap, Reset, Run, Synapse,
+        SynapseGroup,
+    };
+
+    #[derive(Deserialize)]
+    pub(super) struct Program {
+        chip: String,
+        cores: Vec<Core>,
+        inputs: Vec<InputPort>,
+        populations: Vec<PopulationMap>,
+        notes: Notes,
+    }
+
+    #[derive(Deserialize)]
+    struct Core {
+        location: u32,
+        profiles: Vec<NeuronProfile>,
+        neurons: Neurons,
+        groups: Vec<SynapseGroup>,
+        axons: Vec<Run>,
+        synapses: Vec<Synapse>,
+        routes: Vec<Run>,
+        destinations: Vec<AxonAddress>,
+    }
+
+    #[derive(Deserialize)]
+    struct NeuronProfile {
+        model: NeuronModel,
+        du: u16,
+        dv: u16,
+        vth: u32,
+        refractory: u8,
+    }
+
+    impl From<Program> for crate::Program {
+        fn from(p: Program) -> Self {
+            crate::Program {
+                chip: p.chip,
+                cores: p
+                    .cores
+                    .into_iter()
+                    .map(|c| crate::Core {
+                        location: c.location,
+                        profiles: c
+                            .profiles
+                            .into_iter()
+                            .map(|q| crate::NeuronProfile {
+                                model: q.model,
+                                du: q.du,
+                                dv: q.dv,
+                                vth: q.vth,
+                                refractory: q.refractory,
+                                reset: Reset::Zero,
+                            })
+                            .collect(),
+                        neurons: c.neurons,
+                        groups: c.groups,
+                        axons: c.axons,
+                        synapses: c.synapses,
+                        routes: c.routes,
+                        destinations: c.destinations,
+                    })
+                    .collect(),
+                inputs: p.inputs,
+                populations: p.populations,
+                notes: p.notes,
+            }
+        }
     }
 }

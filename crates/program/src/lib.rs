@@ -30,7 +30,7 @@ mod text;
 mod usage;
 mod validate;
 
-pub use encoding::{DecodeError, FORMAT_VERSION, Header, MAGIC, crc32};
+pub use encoding::{DecodeError, FORMAT_VERSION, Header, MAGIC, OLDEST_READABLE_VERSION, crc32};
 pub use usage::CoreUsage;
 pub use validate::{CHIP_NAME_MAX, ValidationError};
 
@@ -146,8 +146,21 @@ pub struct NeuronProfile {
     pub dv: u16,
     /// Threshold mantissa, 0..=131071; a neuron spikes when v > vth << 6.
     pub vth: u32,
-    /// Steps after a spike during which v stays at 0; 0 means none.
+    /// Steps after a spike during which v is held at its value after the
+    /// reset; 0 means none.
     pub refractory: u8,
+    /// What a spike does to v.
+    pub reset: Reset,
+}
+
+/// What a spike does to a neuron's voltage.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Reset {
+    /// v ← 0, as Lava's bit-accurate LIF does.
+    #[default]
+    Zero,
+    /// v ← v − (vth << 6): the charge above the threshold is kept.
+    Subtract,
 }
 
 /// Per-neuron parameters and state of one core, one entry per neuron.

@@ -12,6 +12,7 @@ fn sample() -> Program {
         dv: 512,
         vth: 200,
         refractory: 0,
+        reset: Reset::Subtract,
     };
     let group = SynapseGroup {
         weight_exp: -1,
@@ -136,6 +137,28 @@ fn every_truncation_is_a_typed_error() {
 }
 
 #[test]
+fn version_3_programs_decode_with_every_profile_resetting_to_zero() {
+    // Written by the version-3 encoder (`neurite compile examples/two-layer.toml`
+    // before profiles had a reset): one core, one profile.
+    let bytes = include_bytes!("../../../tests/golden/program/two-layer.v3.nprog");
+    assert_eq!(Program::peek_header(bytes).expect("header").version, 3);
+    let program = Program::decode(bytes).expect("a version-3 Program decodes");
+    assert_eq!(program.notes.network, "two-layer");
+    assert_eq!(program.cores.len(), 1);
+    let profiles = &program.cores[0].profiles;
+    assert!(!profiles.is_empty());
+    assert!(profiles.iter().all(|p| p.reset == Reset::Zero));
+    program.validate(&ChipProfile::loihi2()).expect("valid");
+    // Encoding it again writes the current version, which reads back equal.
+    let again = program.encode();
+    assert_eq!(
+        Program::peek_header(&again).expect("header").version,
+        FORMAT_VERSION
+    );
+    assert_eq!(Program::decode(&again), Ok(program));
+}
+
+#[test]
 fn wrong_version_is_refused_before_the_body() {
     let mut bytes = sample().encode();
     bytes[8..12].copy_from_slice(&7u32.to_le_bytes());
@@ -144,10 +167,19 @@ fn wrong_version_is_refused_before_the_body() {
         err,
         DecodeError::UnsupportedVersion {
             found: 7,
-            supported: FORMAT_VERSION
+            oldest: 3,
+            newest: FORMAT_VERSION
         }
     );
-    assert!(err.to_string().contains("version 7"));
+    assert_eq!(
+        err.to_string(),
+        "program format version 7 is not supported (this build reads versions 3 to 4)"
+    );
+    bytes[8..12].copy_from_slice(&2u32.to_le_bytes());
+    assert!(matches!(
+        Program::decode(&bytes),
+        Err(DecodeError::UnsupportedVersion { found: 2, .. })
+    ));
 }
 
 #[test]

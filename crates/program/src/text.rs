@@ -2,7 +2,7 @@
 
 use std::fmt::{self, Write};
 
-use crate::{Program, SignMode};
+use crate::{Program, Reset, SignMode};
 
 impl Program {
     /// The Program as text, one table entry per line; stable across runs,
@@ -31,9 +31,14 @@ impl Program {
                 core.destinations.len()
             )?;
             for (i, p) in core.profiles.iter().enumerate() {
+                // The default reset is left out, so that older texts still match.
+                let reset = match p.reset {
+                    Reset::Zero => "",
+                    Reset::Subtract => " reset subtract",
+                };
                 writeln!(
                     out,
-                    "  profile {i}: {:?} du {} dv {} vth {} refractory {}",
+                    "  profile {i}: {:?} du {} dv {} vth {} refractory {}{reset}",
                     p.model, p.du, p.dv, p.vth, p.refractory
                 )?;
             }

@@ -20,7 +20,10 @@
 //! - `a` = the synaptic input arriving at step t;
 //! - u ← tz(u · (4096 − du − 1) / 4096) + a · 64, folded into (−2^23, 2^23];
 //! - unless refractory: v ← tz(v · (4096 − dv) / 4096) + u + bias_mant · 2^bias_exp,
-//!   clamped to ±(2^23 − 1); spike when v > vth · 64, then v ← 0;
+//!   clamped to ±(2^23 − 1); spike when v > vth · 64, then v ← 0, or
+//!   v ← v − vth · 64 in a population that resets by subtraction (the
+//!   difference lies in (0, 2^23 − 1], so it is never clamped); v is held at
+//!   that value through the refractory steps;
 //! - a spike at step t, through a synapse of delay d, adds to the input of
 //!   step t + 1 + d; each projection's per-target, per-delay sum of the step
 //!   is multiplied by 2^weight_exp, rounding toward −∞.
@@ -45,7 +48,7 @@
 
 use std::collections::BTreeMap;
 
-use neurite_net::{InputStream, Model, Network, SignMode};
+use neurite_net::{InputStream, Model, Network, Reset, SignMode};
 
 /// Everything that happened in a run, per population and step.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -213,9 +216,13 @@ pub fn simulate(network: &Network, steps: u64) -> Trace {
                         let unclamped = tz_div_4096(state.v[i] * keep_v) + u + bias;
                         let v = unclamped.clamp(-(TWO_23 - 1), TWO_23 - 1);
                         trace.saturations += u64::from(v != unclamped);
-                        if v > i128::from(lif.vth[i]) * 64 {
+                        let threshold = i128::from(lif.vth[i]) * 64;
+                        if v > threshold {
                             spiked[i] = true;
-                            state.v[i] = 0;
+                            state.v[i] = match lif.reset {
+                                Reset::Zero => 0,
+                                Reset::Subtract => v - threshold,
+                            };
                             state.frozen_until[i] = t + u64::from(lif.refractory[i]);
                         } else {
                             state.v[i] = v;
@@ -289,6 +296,25 @@ mod tests {
         )
         .expect("valid description");
         simulate(&net, 1);
+    }
+
+    #[test]
+    fn reset_by_subtraction_keeps_the_residue() {
+        // Bias 200 each step, no leak, θ = 5 · 64 = 320: v = 200, 400 > 320
+        // → spike, 80; 280; 480 → spike, 160; 360 → spike, 40.
+        let net = neurite_net::from_toml_str(
+            "[[populations]]\nname = \"n\"\nsize = 1\nmodel = \"lif\"\n\
+             du = 0\ndv = 0\nvth = 5\nbias_mant = 200\nreset = \"subtract\"\n",
+            "n.toml",
+            None,
+        )
+        .expect("valid description");
+        let trace = simulate(&net, 6);
+        let n = &trace.populations[0];
+        let v: Vec<i32> = n.v.iter().map(|v| v[0]).collect();
+        assert_eq!(v, [200, 80, 280, 160, 40, 240]);
+        let spiked: Vec<bool> = n.spikes.iter().map(|s| !s.is_empty()).collect();
+        assert_eq!(spiked, [false, true, false, true, true, false]);
     }
 
     #[test]
