@@ -200,7 +200,10 @@ struct Engine {
 
 const RUNNING: &str = "the board is running; pause or stop it first";
 
-/// How long a step-locked board polls for the next frame before sleeping.
+/// How long a step-locked board polls for the next frame before sleeping:
+/// waking a parked thread can take tens of microseconds (more on a virtual
+/// machine whose other core is idle), a large part of a closed loop's
+/// budget; the poll costs at most this much CPU time per step.
 const SPIN: Duration = Duration::from_micros(300);
 
 /// What polling for a frame found.
@@ -845,7 +848,7 @@ impl Engine {
         Ok(None)
     }
 
-    /// Polls for the host's next frame for a few microseconds before the
+    /// Polls for the host's next frame for up to [`SPIN`] before the
     /// engine goes to sleep: a closed loop answers quickly, and waking a
     /// parked thread costs more than the wait.
     fn spin_for_frame(&mut self, stream: &mut Stream) -> Spun {
