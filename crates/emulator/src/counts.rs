@@ -14,7 +14,7 @@ use neurite_program::InputPort;
 
 use crate::core::CoreState;
 use crate::fabric::Fabric;
-use crate::model::{Counters, Model};
+use crate::model::{Counters, HostLoad, Model};
 
 #[derive(Debug, Default)]
 pub(crate) struct Counts {
@@ -29,19 +29,28 @@ pub(crate) struct Counts {
     channels: Vec<Vec<u64>>,
     /// The step's messages (source core, destination core, axon) and host
     /// spikes (destination core, axon), for the model; reused every step.
-    messages: Vec<(u32, u32, u32)>,
-    host_messages: Vec<(u32, u32)>,
+    messages: Vec<(u32, u32, [u32; 3])>,
+    host_messages: Vec<HostLoad>,
     spare: Vec<Counters>,
 }
 
-/// Adds `times` spikes on `axon` of core `core` to `counts`.
-fn reach(counts: &mut [Counters], cores: &[CoreState], core: u32, axon: u32, times: u64) {
-    let [dense, sparse, convolutional] = cores[core as usize].axon_entries(axon);
+/// Adds `times` spikes on `axon` of core `core` to `counts`; returns the
+/// axon's synapse entries by kind.
+fn reach(
+    counts: &mut [Counters],
+    cores: &[CoreState],
+    core: u32,
+    axon: u32,
+    times: u64,
+) -> [u32; 3] {
+    let entries = cores[core as usize].axon_entries(axon);
+    let [dense, sparse, convolutional] = entries;
     let c = &mut counts[core as usize];
     c.messages_in += times;
     c.synaptic_ops += times * u64::from(dense + sparse + convolutional);
     c.sparse_synaptic_ops += times * u64::from(sparse);
     c.convolutional_synaptic_ops += times * u64::from(convolutional);
+    entries
 }
 
 impl Counts {
@@ -74,21 +83,16 @@ impl Counts {
         if let Some(model) = model {
             let mut counts = std::mem::take(&mut self.spare);
             self.host_messages.clear();
+            self.host_messages.resize(cores.len(), HostLoad::default());
             self.messages.clear();
             step_counts(
                 &mut counts,
                 cores,
                 inputs,
                 fabric,
-                Some((&mut self.messages, &mut self.host_messages)),
+                Some((&mut self.messages, &mut self.host_messages[..])),
             );
-            model.record(
-                t,
-                &mut counts,
-                &self.messages,
-                &self.host_messages,
-                |core, axon| cores[core as usize].axon_entries(axon),
-            );
+            model.record(t, &mut counts, &self.messages, &self.host_messages);
             for (total, c) in self.counted.iter_mut().zip(&counts) {
                 total.hops_east_west += c.hops_east_west;
                 total.hops_north_south += c.hops_north_south;
@@ -150,13 +154,14 @@ impl Counts {
 
 /// The counts of the step that has just run, into `counts` (hops and chip
 /// links left at 0).
-/// The step's spike messages (source core, destination core, axon) and the
-/// host's (destination core, axon).
-type MessageLists<'a> = (&'a mut Vec<(u32, u32, u32)>, &'a mut Vec<(u32, u32)>);
+/// The step's spike messages (source core, destination core, synapse
+/// entries) and each core's load from the host.
+type MessageLists<'a> = (&'a mut Vec<(u32, u32, [u32; 3])>, &'a mut [HostLoad]);
 
 /// Each core's counts of the last step; with `messages`, also the spike
-/// messages in sending order, (source core, destination core, axon), and
-/// the host's, (destination core, axon), for the time model.
+/// messages in sending order, (source core, destination core, synapse
+/// entries by kind), and each core's load from host spikes (zeroed by the
+/// caller), for the time model.
 fn step_counts(
     counts: &mut Vec<Counters>,
     cores: &[CoreState],
@@ -182,18 +187,22 @@ fn step_counts(
             let destinations = core.destinations_of(i);
             counts[k].messages_out += destinations.len() as u64;
             for d in destinations {
-                reach(counts, cores, d.core.0, d.axon.0, 1);
-            }
-            if let Some((mesh, _)) = messages.as_mut() {
-                mesh.extend(destinations.iter().map(|d| (k as u32, d.core.0, d.axon.0)));
+                let entries = reach(counts, cores, d.core.0, d.axon.0, 1);
+                if let Some((mesh, _)) = messages.as_mut() {
+                    mesh.push((k as u32, d.core.0, entries));
+                }
             }
         }
     }
     for (port, channel) in fabric.host_spikes() {
         for a in inputs[port].channel(channel) {
-            reach(counts, cores, a.core.0, a.axon.0, 1);
+            let entries = reach(counts, cores, a.core.0, a.axon.0, 1);
             if let Some((_, host)) = messages.as_mut() {
-                host.push((a.core.0, a.axon.0));
+                let load = &mut host[a.core.0 as usize];
+                load.messages += 1;
+                for (total, e) in load.entries.iter_mut().zip(entries) {
+                    *total += u64::from(e);
+                }
             }
         }
     }

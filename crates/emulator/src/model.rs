@@ -175,6 +175,15 @@ pub struct ModelTotals {
     pub counts: Counters,
 }
 
+/// What the host's spikes of one step bring a core.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct HostLoad {
+    /// Host messages received.
+    pub messages: u64,
+    /// Synapse entries they read, by kind (dense, sparse, convolutional).
+    pub entries: [u64; 3],
+}
+
 /// A core's totals over the modelled steps.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct CoreTotals {
@@ -342,22 +351,28 @@ impl Model {
 
     /// Models one step. `counts` holds each core's counts of the step (hops
     /// and links are filled in here); `messages` the spike messages in
-    /// sending order as (source core, destination core, destination axon);
-    /// `host` the host spikes as (destination core, axon); `entries` gives
-    /// the synapse entries of an axon by kind (dense, sparse, convolutional).
+    /// sending order as (source core, destination core, synapse entries of
+    /// the destination axon by kind: dense, sparse, convolutional); `host`
+    /// each core's load from host spikes.
     pub(crate) fn record(
         &mut self,
         step: u64,
         counts: &mut [Counters],
-        messages: &[(u32, u32, u32)],
-        host: &[(u32, u32)],
-        entries: impl Fn(u32, u32) -> [u32; 3],
+        messages: &[(u32, u32, [u32; 3])],
+        host: &[HostLoad],
     ) {
         let [dense, sparse, convolutional] = self.costs.synaptic_ops();
         let synaptic_time = |e: [u32; 3]| {
             f64::from(e[0]) * dense.time_ns
                 + f64::from(e[1]) * sparse.time_ns
                 + f64::from(e[2]) * convolutional.time_ns
+        };
+        let host_message_in = self.costs.message_in.time_ns;
+        let host_time = |load: &HostLoad| {
+            load.messages as f64 * host_message_in
+                + load.entries[0] as f64 * dense.time_ns
+                + load.entries[1] as f64 * sparse.time_ns
+                + load.entries[2] as f64 * convolutional.time_ns
         };
         let c = &self.costs;
         let t = |cost: Cost, n: u64| cost.time_ns * n as f64;
@@ -367,17 +382,10 @@ impl Model {
                 + t(c.neuron_spike, counts.spikes);
             self.sent_so_far[k] = 0;
         }
-        // Host messages are there when the step starts, before any message
-        // of the mesh: each core takes them right after its update, in the
-        // order given, and needs no sorting.
         let message_in = c.message_in.time_ns;
-        for &(dst, axon) in host {
-            let free = &mut self.ready[dst as usize];
-            *free = *free + message_in + synaptic_time(entries(dst, axon));
-        }
         self.arrivals.clear();
         let message_out = c.message_out.time_ns;
-        for &(src, dst, axon) in messages {
+        for &(src, dst, entries) in messages {
             let s = src as usize;
             self.sent_so_far[s] += 1;
             let mut time = self.ready[s] + f64::from(self.sent_so_far[s]) * message_out;
@@ -386,8 +394,14 @@ impl Model {
             counts[s].hops_north_south += u64::from(north_south);
             counts[s].chip_links += u64::from(chip_links);
             time = self.travel(step, src, dst, time);
-            self.arrivals
-                .push((dst, time, synaptic_time(entries(dst, axon))));
+            self.arrivals.push((dst, time, synaptic_time(entries)));
+        }
+        // Host messages are there when the step starts, before any message
+        // of the mesh: each core takes them all right after its update.
+        for (free, load) in self.ready.iter_mut().zip(host) {
+            if load.messages > 0 {
+                *free += host_time(load);
+            }
         }
         // Each core takes its messages in arrival order, after its update
         // (equal arrivals may go in any order: the sums are the same).

@@ -279,3 +279,45 @@ fn bounded_step_records_keep_the_recent_steps_and_every_total() {
     assert_eq!(all.totals(), sum);
     assert_eq!(sum.steps, 50);
 }
+
+#[test]
+fn host_spikes_wait_for_the_update_and_do_not_delay_sending() {
+    // The sender of `counts_hops_time_and_energy_of_one_message` also gets
+    // two host spikes on an axon of one synapse onto itself. Its message
+    // still leaves at 8.4 + 2.1 = 10.5 and reaches the receiver at 22.8 (a
+    // core sends as it updates, whatever it receives); the sender itself
+    // takes the host messages after its update: 8.4 + 2·3.5 = 15.4. The
+    // slowest core is the receiver, done at 26.3, as before.
+    let mut program = sender_receiver(1, 0, 12);
+    let sender = &mut program.cores[0];
+    sender.groups = vec![group()];
+    sender.axons = vec![Run { start: 0, len: 1 }];
+    sender.synapses = vec![synapse(0)];
+    program.inputs = vec![InputPort {
+        name: "host".to_string(),
+        channels: vec![Run { start: 0, len: 2 }],
+        axons: vec![
+            AxonAddress {
+                core: CoreId(0),
+                axon: AxonId(0),
+            };
+            2
+        ],
+    }];
+    let chip = ChipProfile::loihi1();
+    let mut emulator = Emulator::new(&program, &chip).expect("valid");
+    emulator.enable_model(Costs::loihi1());
+    emulator.inject(0, &[0]).expect("channel 0");
+    emulator.step();
+    let model = emulator.model().expect("enabled");
+    let step = model.steps()[0];
+    assert_eq!(step.counts.messages_in, 3);
+    assert_eq!(step.counts.synaptic_ops, 3);
+    let barrier = 113.0 + 352.0 / 31.0;
+    assert!(close(step.time_ns, 26.3 + barrier), "{}", step.time_ns);
+    assert!(
+        close(model.cores()[0].busy_ns, 15.4),
+        "{}",
+        model.cores()[0].busy_ns
+    );
+}
