@@ -483,6 +483,11 @@ impl CoreState {
         (self.last_active, self.last_spikes)
     }
 
+    /// Whether any neuron's spikes go to an axon.
+    pub(crate) fn routes_anywhere(&self) -> bool {
+        !self.destinations.is_empty()
+    }
+
     /// Where neuron `i`'s spikes go.
     pub(crate) fn destinations_of(&self, i: usize) -> &[AxonAddress] {
         &self.destinations[self.routes[i].range()]

@@ -31,6 +31,8 @@ pub(crate) struct Counts {
     /// spikes (destination core, axon), for the model; reused every step.
     messages: Vec<(u32, u32, [u32; 3])>,
     host_messages: Vec<HostLoad>,
+    /// Built at the first modelled step.
+    host_table: HostTable,
     spare: Vec<Counters>,
 }
 
@@ -44,13 +46,33 @@ fn reach(
     times: u64,
 ) -> [u32; 3] {
     let entries = cores[core as usize].axon_entries(axon);
-    let [dense, sparse, convolutional] = entries;
-    let c = &mut counts[core as usize];
+    add_entries(&mut counts[core as usize], entries, times);
+    entries
+}
+
+/// Adds `times` messages reading `entries` synapse entries to `c`.
+fn add_entries(c: &mut Counters, [dense, sparse, convolutional]: [u32; 3], times: u64) {
     c.messages_in += times;
     c.synaptic_ops += times * u64::from(dense + sparse + convolutional);
     c.sparse_synaptic_ops += times * u64::from(sparse);
     c.convolutional_synaptic_ops += times * u64::from(convolutional);
-    entries
+}
+
+/// Per input port, parallel to its axons: each axon's core and synapse
+/// entries by kind, so that counting a host spike reads one contiguous run
+/// instead of a table of each core it reaches.
+type HostTable = Vec<Vec<(u32, [u32; 3])>>;
+
+fn host_table(cores: &[CoreState], inputs: &[InputPort]) -> HostTable {
+    inputs
+        .iter()
+        .map(|port| {
+            port.axons
+                .iter()
+                .map(|a| (a.core.0, cores[a.core.0 as usize].axon_entries(a.axon.0)))
+                .collect()
+        })
+        .collect()
 }
 
 impl Counts {
@@ -68,6 +90,12 @@ impl Counts {
     }
 
     /// Counts step `t`, which has just run (the model, when on, prices it).
+    /// Builds what the model's counting needs, ahead of the first step.
+    pub(crate) fn prepare_model(&mut self, cores: &[CoreState], inputs: &[InputPort]) {
+        self.host_table = host_table(cores, inputs);
+        self.host_messages = vec![HostLoad::default(); cores.len()];
+    }
+
     pub(crate) fn after_step(
         &mut self,
         t: u64,
@@ -85,12 +113,17 @@ impl Counts {
             self.host_messages.clear();
             self.host_messages.resize(cores.len(), HostLoad::default());
             self.messages.clear();
+
             step_counts(
                 &mut counts,
                 cores,
                 inputs,
                 fabric,
-                Some((&mut self.messages, &mut self.host_messages[..])),
+                Some((
+                    &mut self.messages,
+                    &mut self.host_messages[..],
+                    &self.host_table,
+                )),
             );
             model.record(t, &mut counts, &self.messages, &self.host_messages);
             for (total, c) in self.counted.iter_mut().zip(&counts) {
@@ -156,7 +189,11 @@ impl Counts {
 /// links left at 0).
 /// The step's spike messages (source core, destination core, synapse
 /// entries) and each core's load from the host.
-type MessageLists<'a> = (&'a mut Vec<(u32, u32, [u32; 3])>, &'a mut [HostLoad]);
+type MessageLists<'a> = (
+    &'a mut Vec<(u32, u32, [u32; 3])>,
+    &'a mut [HostLoad],
+    &'a HostTable,
+);
 
 /// Each core's counts of the last step; with `messages`, also the spike
 /// messages in sending order, (source core, destination core, synapse
@@ -180,7 +217,8 @@ fn step_counts(
         }
     }));
     for (k, core) in cores.iter().enumerate() {
-        if core.last_counts().1 == 0 {
+        // No spikes, or none that leaves the core's neurons for an axon.
+        if core.last_counts().1 == 0 || !core.routes_anywhere() {
             continue;
         }
         for i in core.spiking() {
@@ -188,20 +226,39 @@ fn step_counts(
             counts[k].messages_out += destinations.len() as u64;
             for d in destinations {
                 let entries = reach(counts, cores, d.core.0, d.axon.0, 1);
-                if let Some((mesh, _)) = messages.as_mut() {
+                if let Some((mesh, _, _)) = messages.as_mut() {
                     mesh.push((k as u32, d.core.0, entries));
                 }
             }
         }
     }
-    for (port, channel) in fabric.host_spikes() {
-        for a in inputs[port].channel(channel) {
-            let entries = reach(counts, cores, a.core.0, a.axon.0, 1);
-            if let Some((_, host)) = messages.as_mut() {
-                let load = &mut host[a.core.0 as usize];
-                load.messages += 1;
-                for (total, e) in load.entries.iter_mut().zip(entries) {
-                    *total += u64::from(e);
+    match messages {
+        Some((_, host, table)) => {
+            for (port, channel) in fabric.host_spikes() {
+                let Some(run) = inputs[port].channels.get(channel) else {
+                    continue;
+                };
+                for &(core, entries) in table[port].get(run.range()).unwrap_or(&[]) {
+                    let load = &mut host[core as usize];
+                    load.messages += 1;
+                    for (total, e) in load.entries.iter_mut().zip(entries) {
+                        *total += u64::from(e);
+                    }
+                }
+            }
+            // Each core's host load goes into its counts once.
+            for (c, load) in counts.iter_mut().zip(host.iter()) {
+                let [dense, sparse, convolutional] = load.entries;
+                c.messages_in += load.messages;
+                c.synaptic_ops += dense + sparse + convolutional;
+                c.sparse_synaptic_ops += sparse;
+                c.convolutional_synaptic_ops += convolutional;
+            }
+        }
+        None => {
+            for (port, channel) in fabric.host_spikes() {
+                for a in inputs[port].channel(channel) {
+                    reach(counts, cores, a.core.0, a.axon.0, 1);
                 }
             }
         }

@@ -246,6 +246,7 @@ impl Emulator {
     pub fn enable_model(&mut self, costs: Costs) {
         let locations: Vec<u32> = self.cores.iter().map(|c| c.location).collect();
         self.model = Some(Model::new(&self.chip, &locations, costs));
+        self.counts.prepare_model(&self.cores, &self.inputs);
     }
 
     /// The time and energy model, when enabled.

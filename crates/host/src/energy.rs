@@ -139,7 +139,7 @@ impl EnergyReport {
             tiles_in_use: model.tiles_in_use(),
             chips_in_use: model.chips_in_use(),
             steps: model.steps().to_vec(),
-            cores: model.cores().to_vec(),
+            cores: model.cores(),
         }
     }
 
@@ -153,7 +153,7 @@ impl EnergyReport {
             tiles_in_use: model.tiles_in_use(),
             chips_in_use: model.chips_in_use(),
             steps: Vec::new(),
-            cores: model.cores().to_vec(),
+            cores: model.cores(),
         }
     }
 
