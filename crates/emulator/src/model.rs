@@ -396,11 +396,15 @@ impl Model {
             let s = src as usize;
             self.sent_so_far[s] += 1;
             let mut time = self.ready[s] + f64::from(self.sent_so_far[s]) * message_out;
-            let (east_west, north_south, chip_links) = self.route(src, dst);
-            counts[s].hops_east_west += u64::from(east_west);
-            counts[s].hops_north_south += u64::from(north_south);
-            counts[s].chip_links += u64::from(chip_links);
-            time = self.travel(step, src, dst, time);
+            let (p, q) = (self.places[s], self.places[dst as usize]);
+            // Within a tile a message takes no link.
+            if (p.tile_x, p.tile_y) != (q.tile_x, q.tile_y) {
+                let (east_west, north_south, chip_links) = self.route(src, dst);
+                counts[s].hops_east_west += u64::from(east_west);
+                counts[s].hops_north_south += u64::from(north_south);
+                counts[s].chip_links += u64::from(chip_links);
+                time = self.travel(step, src, dst, time);
+            }
             self.arrivals.push((dst, time, synaptic_time(entries)));
         }
         // Host messages are there when the step starts, before any message
@@ -414,9 +418,14 @@ impl Model {
         // (equal arrivals may go in any order: the sums are the same).
         // Arrival times are positive and finite, so their bits order as the
         // times do: one integer key sorts by core, then time.
-        self.arrivals.sort_unstable_by_key(|&(dst, arrival, _)| {
+        let key = |&(dst, arrival, _): &(u32, f64, f64)| {
             (u128::from(dst) << 64) | u128::from(arrival.to_bits())
-        });
+        };
+        // Messages of one source to one core arrive in sending order, so
+        // the list is often sorted already.
+        if !self.arrivals.is_sorted_by_key(key) {
+            self.arrivals.sort_unstable_by_key(key);
+        }
         for &(dst, arrival, synaptic) in &self.arrivals {
             let free = &mut self.ready[dst as usize];
             *free = free.max(arrival) + message_in + synaptic;
