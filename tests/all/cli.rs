@@ -491,19 +491,22 @@ fn nir_graphs_run_with_dt_reset_and_input_files() {
         assert_eq!(spike_steps(&doc, "1"), [42, 92, 142, 192], "{reset}");
         assert_eq!(spike_steps(&doc, "input").len(), 20);
     }
-    // The same spikes as a .npy array [steps × 1] of booleans as bytes.
-    let mut npy = Vec::new();
-    let header = "{'descr': '|u1', 'fortran_order': False, 'shape': (200, 1), }";
-    let pad = 64 - (10 + header.len() + 1) % 64;
-    let header = format!("{header}{}\n", " ".repeat(pad));
-    npy.extend_from_slice(b"\x93NUMPY\x01\x00");
-    npy.extend_from_slice(&(header.len() as u16).to_le_bytes());
-    npy.extend_from_slice(header.as_bytes());
-    npy.extend((0..200).map(|t| u8::from(t % 10 == 0)));
-    let npy_path = dir.path().join("in.npy");
-    std::fs::write(&npy_path, &npy).expect("write");
-    let doc = run_model("zero", npy_path.to_str().expect("utf-8"));
-    assert_eq!(spike_steps(&doc, "1"), [42, 92, 142, 192]);
+    // The same spikes as a .npy array [steps × 1], as bytes and as numpy
+    // booleans.
+    for descr in ["|u1", "|b1"] {
+        let mut npy = Vec::new();
+        let header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': (200, 1), }}");
+        let pad = 64 - (10 + header.len() + 1) % 64;
+        let header = format!("{header}{}\n", " ".repeat(pad));
+        npy.extend_from_slice(b"\x93NUMPY\x01\x00");
+        npy.extend_from_slice(&(header.len() as u16).to_le_bytes());
+        npy.extend_from_slice(header.as_bytes());
+        npy.extend((0..200).map(|t| u8::from(t % 10 == 0)));
+        let npy_path = dir.path().join("in.npy");
+        std::fs::write(&npy_path, &npy).expect("write");
+        let doc = run_model("zero", npy_path.to_str().expect("utf-8"));
+        assert_eq!(spike_steps(&doc, "1"), [42, 92, 142, 192], "{descr}");
+    }
 
     // The README's example, and the .npy example beside it.
     let doc = run_json(&[

@@ -138,6 +138,14 @@ fn read(path: &Path, expected: &str) -> Result<(Layout, Values), String> {
                 })
                 .collect::<Result<_, _>>()?,
         ),
+        // Spike rasters are often boolean arrays.
+        (TypeChar::Bool, 1) => ints(
+            npy.into_vec::<bool>()
+                .map_err(bad_data)?
+                .into_iter()
+                .map(i64::from)
+                .collect(),
+        ),
         (TypeChar::Float, 4) => Values::Float(
             npy.into_vec::<f32>()
                 .map_err(bad_data)?
