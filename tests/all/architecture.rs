@@ -11,6 +11,7 @@ use crate::support::root;
 const ALLOWED: &[(&str, &[&str])] = &[
     ("neurite-chip", &[]),
     ("neurite-net", &[]),
+    ("neurite-learning", &[]),
     ("neurite-program", &["neurite-chip"]),
     (
         "neurite-compiler",
