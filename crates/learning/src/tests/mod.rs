@@ -2,6 +2,7 @@
 //! accepted and rejected strings, NumPy's streams, and properties.
 
 mod engine;
+mod hand;
 mod named;
 mod parse;
 mod props;
