@@ -39,6 +39,7 @@ fn group() -> SynapseGroup {
         sign_mode: SignMode::Excitatory,
         kind: SynapseKind::Sparse,
         max_delay: 62,
+        learning: None,
     }
 }
 
@@ -69,6 +70,7 @@ fn sender_receiver(n: usize, from: u32, to: u32) -> Program {
                 axon: AxonId(k),
             })
             .collect(),
+        learning: Vec::new(),
     };
     let receiver = Core {
         location: to,
@@ -79,6 +81,7 @@ fn sender_receiver(n: usize, from: u32, to: u32) -> Program {
         synapses: (0..n).map(|_| synapse(0)).collect(),
         routes: vec![Run::default()],
         destinations: vec![],
+        learning: Vec::new(),
     };
     let mut program = Program::empty("loihi1");
     program.cores = vec![sender, receiver];

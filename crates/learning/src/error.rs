@@ -40,7 +40,7 @@ impl fmt::Display for Target {
 }
 
 /// Everything that can go wrong in this crate.
-#[derive(Debug, Clone, PartialEq, Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum LearningError {
     /// A rule string that Lava's parser rejects, or that Neurite rejects

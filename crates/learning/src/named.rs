@@ -256,6 +256,16 @@ impl PostNeuronTrace {
         })
     }
 
+    /// The impulse added one step after a spike.
+    pub fn impulse(&self) -> f64 {
+        self.impulse
+    }
+
+    /// The decay factor `exp(−1/τ)`.
+    pub fn factor(&self) -> f64 {
+        self.factor
+    }
+
     /// Replaces the decay factor `exp(−1/τ)` by the given one (see
     /// [`LearningProfile::with_decay_factor`]).
     pub fn with_decay_factor(self, factor: f64) -> PostNeuronTrace {

@@ -20,6 +20,7 @@ fn sample() -> Program {
         sign_mode: SignMode::Mixed,
         kind: SynapseKind::Dense,
         max_delay: 62,
+        learning: None,
     };
     let core0 = Core {
         location: 0,
@@ -52,6 +53,7 @@ fn sample() -> Program {
             core: CoreId(1),
             axon: AxonId(0),
         }],
+        learning: Vec::new(),
     };
     let core1 = Core {
         location: 5,
@@ -73,6 +75,7 @@ fn sample() -> Program {
         }],
         routes: vec![Run { start: 0, len: 0 }],
         destinations: vec![],
+        learning: Vec::new(),
     };
     Program {
         chip: "loihi2".to_string(),
@@ -103,6 +106,7 @@ fn sample() -> Program {
             network: "sample".to_string(),
             report: String::new(),
         },
+        neuromodulators: Vec::new(),
     }
 }
 
@@ -173,7 +177,7 @@ fn wrong_version_is_refused_before_the_body() {
     );
     assert_eq!(
         err.to_string(),
-        "program format version 7 is not supported (this build reads versions 3 to 4)"
+        "program format version 7 is not supported (this build reads versions 3 to 5)"
     );
     bytes[8..12].copy_from_slice(&2u32.to_le_bytes());
     assert!(matches!(
