@@ -184,3 +184,270 @@ fn learning_split_across_cores_and_threads_matches_lava() {
         replay(name, &chip, 3);
     }
 }
+
+// ---------------------------------------------------------------------------
+// Differential: compiler + emulator against the reference simulator.
+// ---------------------------------------------------------------------------
+
+mod differential {
+    use neurite::chip::ChipProfile;
+    use neurite::compiler::compile;
+    use neurite::emulator::Emulator;
+    use neurite::net::{InputStream, Network};
+    use proptest::prelude::*;
+    use proptest::test_runner::{
+        Config, FileFailurePersistence, RngAlgorithm, TestRng, TestRunner,
+    };
+    use serde_json::{Value, json};
+
+    use crate::support::tiny_chip;
+
+    /// τ so large that exp(−1/τ) is exactly 1: nothing decays, and JSON can
+    /// hold it (it has no infinity).
+    const NO_DECAY: f64 = 4_611_686_018_427_387_904.0;
+
+    /// One product, as (negative, text), within ±255 weight units whatever
+    /// the traces and weights: a product Lava clips to the accumulator's
+    /// bounds leaves a remainder that rounds at random.
+    fn product() -> impl Strategy<Value = (bool, String)> {
+        let dependency = prop::sample::select(vec!["x0", "y0", "u1", "u1*y0", "x0*y0"]);
+        let light = prop::sample::select(vec![
+            "x1",
+            "x2",
+            "y1",
+            "y2",
+            "y3",
+            "(x1 + 2^-1)",
+            "(y1 - 5)",
+        ]);
+        let heavy = prop::sample::select(vec!["w", "d"]);
+        let sign = prop::sample::select(vec!["sgn(w)", "sgn(d - 3)", "sgn(w + 7)"]);
+        let shape = prop_oneof![
+            // m·2^e alone: at most 8·16.
+            (-8i32..=7, 0i32..=4).prop_map(|(m, e)| (m, e, String::new())),
+            // One trace: at most 2·127.
+            (-2i32..=2, light.clone()).prop_map(|(m, f)| (m, 0, format!("*{f}"))),
+            // w or d: at most 256.
+            (prop::sample::select(vec![-1i32, 1]), heavy.clone()).prop_map(|(m, f)| (
+                m,
+                0,
+                format!("*{f}")
+            )),
+            // A factor and a sign: shifted right by 5 or 7.
+            (-8i32..=7, 0i32..=2, prop_oneof![light, heavy], sign).prop_map(|(m, e, f, g)| (
+                m,
+                e,
+                format!("*{f}*{g}")
+            )),
+        ];
+        (dependency, shape)
+            .prop_map(|(dep, (m, e, factors))| (m < 0, format!("{}*2^{e}*{dep}{factors}", m.abs())))
+    }
+
+    /// One product per rule: after a second product, an accumulator the
+    /// first one took to its bound would keep a remainder that rounds at
+    /// random. (Sums of products are checked against Lava's own runs.)
+    fn rule() -> impl Strategy<Value = String> {
+        product().prop_map(|(negative, p)| if negative { format!("-{p}") } else { p })
+    }
+
+    fn learning() -> impl Strategy<Value = Value> {
+        let trace = (0i64..=40, prop::bool::ANY);
+        (
+            rule(),
+            prop::option::of(rule()),
+            prop::collection::vec(trace, 5),
+            1i64..=4,
+            any::<u32>(),
+        )
+            .prop_map(|(dw, dd, traces, t_epoch, seed)| {
+                let mut l = json!({"dw": dw, "t_epoch": t_epoch, "rng_seed": seed});
+                if let Some(dd) = dd {
+                    l["dd"] = json!(dd);
+                }
+                for (name, (impulse, keep)) in ["x1", "x2", "y1", "y2", "y3"].iter().zip(traces) {
+                    l[format!("{name}_impulse")] = json!(impulse);
+                    l[format!("{name}_tau")] = json!(if keep { NO_DECAY } else { 0.0 });
+                }
+                l
+            })
+    }
+
+    fn lif(name: &str, size: usize) -> impl Strategy<Value = Value> {
+        let name = name.to_string();
+        (
+            prop::sample::select(vec![0i64, 1024, 2048, 4095]),
+            prop::sample::select(vec![0i64, 256, 4095]),
+            0i64..=60,
+            0i64..=20,
+        )
+            .prop_map(move |(du, dv, vth, bias)| {
+                json!({"name": name, "size": size, "model": "lif", "du": du, "dv": dv, "vth": vth, "bias_mant": bias})
+            })
+    }
+
+    fn projection(
+        from: &'static str,
+        to: &'static str,
+        n_from: usize,
+        n_to: usize,
+        learns: bool,
+    ) -> impl Strategy<Value = Value> {
+        (
+            prop::sample::select(vec!["mixed", "excitatory", "inhibitory"]),
+            prop::collection::vec(prop::collection::vec(-120i64..=120, n_from), n_to),
+            prop::bool::ANY,
+            learning(),
+        )
+            .prop_map(move |(mode, mut rows, sparse, rule)| {
+                for row in &mut rows {
+                    for w in row.iter_mut() {
+                        *w = match mode {
+                            "excitatory" => w.abs(),
+                            "inhibitory" => -w.abs(),
+                            _ => *w,
+                        };
+                    }
+                }
+                let mut p = json!({"name": format!("{from}->{to}"), "from": from, "to": to, "sign_mode": mode});
+                if sparse {
+                    let mut entries = Vec::new();
+                    for (post, row) in rows.iter().enumerate() {
+                        for (pre, &w) in row.iter().enumerate() {
+                            if (pre + post) % 2 == 0 {
+                                entries.push(json!([pre, post, w]));
+                            }
+                        }
+                    }
+                    if entries.is_empty() {
+                        entries.push(json!([0, 0, 0]));
+                    }
+                    p["sparse"] = json!(entries);
+                } else {
+                    p["dense"] = json!(rows);
+                }
+                if learns {
+                    p["learning"] = rule;
+                }
+                p
+            })
+    }
+
+    fn network() -> impl Strategy<Value = (Value, u64, u32)> {
+        (1usize..=4, 1usize..=4, 1usize..=3).prop_flat_map(|(n_in, n_a, n_b)| {
+            (
+                lif("a", n_a),
+                lif("b", n_b),
+                projection("in", "a", n_in, n_a, true),
+                projection("a", "b", n_a, n_b, true),
+                projection("in", "b", n_in, n_b, false),
+                100.0f64..=500.0,
+                any::<u64>(),
+                20u64..=48,
+                1u32..=3,
+            )
+                .prop_map(move |(a, b, p1, p2, p3, rate, seed, steps, per_core)| {
+                    let description = json!({
+                        "name": "differential",
+                        "populations": [{"name": "in", "size": n_in, "model": "input"}, a, b],
+                        "projections": [p1, p2, p3],
+                        "inputs": [{"population": "in", "poisson": {"rate_hz": rate, "seed": seed}}],
+                        "probes": [
+                            {"population": "in", "vars": ["spikes"]},
+                            {"population": "a", "vars": ["spikes"]},
+                            {"population": "b", "vars": ["spikes"]},
+                        ],
+                    });
+                    (description, steps, per_core)
+                })
+        })
+    }
+
+    fn compare(
+        network: &Network,
+        chip: &ChipProfile,
+        steps: u64,
+        threads: usize,
+    ) -> Result<(), String> {
+        let compiled = compile(network, chip).map_err(|e| e.to_string())?;
+        let mut emulator = Emulator::new(&compiled.program, chip).map_err(|e| e.to_string())?;
+        emulator.set_threads(threads);
+        let reference = neurite_reference::simulate(network, steps);
+        let mut inputs = InputStream::new(network);
+        let mut spikes = Vec::new();
+        let port = compiled.program.input_port("in").ok_or("no port")?;
+        for t in 0..steps as usize {
+            inputs.advance(&mut spikes);
+            emulator
+                .inject(port, &spikes[0])
+                .map_err(|e| e.to_string())?;
+            emulator.step();
+            for (p, name) in [(1, "a"), (2, "b")] {
+                let index = compiled.program.population(name).ok_or("population")?;
+                let got: Vec<u32> = emulator.spiked(index).map_err(|e| e.to_string())?.collect();
+                if got != reference.populations[p].spikes[t] {
+                    return Err(format!(
+                        "{name} spikes at step {}: emulator {got:?}, reference {:?}",
+                        t + 1,
+                        reference.populations[p].spikes[t]
+                    ));
+                }
+            }
+        }
+        for (j, projection) in network.projections.iter().enumerate() {
+            let Some(want) = &reference.learned[j] else {
+                continue;
+            };
+            let mut want: Vec<(u32, u32, i16, i16)> = projection
+                .synapses
+                .iter()
+                .enumerate()
+                .map(|(s, syn)| {
+                    (
+                        syn.pre,
+                        syn.post,
+                        want.weights[s] as i16,
+                        want.delays[s] as i16,
+                    )
+                })
+                .collect();
+            want.sort_unstable();
+            let got: Vec<(u32, u32, i16, i16)> = emulator
+                .learned(&projection.name)
+                .map_err(|e| e.to_string())?
+                .synapses
+                .iter()
+                .map(|&(pre, post, w, _, d)| (pre, post, w, d))
+                .collect();
+            if got != want {
+                return Err(format!(
+                    "{}: learned (pre, post, w, d): emulator {got:?}, reference {want:?}",
+                    projection.name
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn learning_networks_match_the_reference() {
+        let config = Config {
+            cases: 48,
+            failure_persistence: Some(Box::new(FileFailurePersistence::Off)),
+            ..Config::default()
+        };
+        let rng = TestRng::deterministic_rng(RngAlgorithm::ChaCha);
+        let mut runner = TestRunner::new_with_rng(config, rng);
+        runner
+            .run(&network(), |(description, steps, per_core)| {
+                let network = neurite::net::from_json_str(&description.to_string(), "d.json", None)
+                    .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                let one = ChipProfile::loihi2();
+                compare(&network, &one, steps, 1).map_err(TestCaseError::fail)?;
+                let tiny = tiny_chip(per_core);
+                compare(&network, &tiny, steps, 2).map_err(TestCaseError::fail)?;
+                Ok(())
+            })
+            .expect("emulator and reference agree");
+    }
+}
