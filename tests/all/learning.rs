@@ -451,3 +451,175 @@ mod differential {
             .expect("emulator and reference agree");
     }
 }
+
+// ---------------------------------------------------------------------------
+// Programs with learning groups, neuromodulators and three-factor rules.
+// ---------------------------------------------------------------------------
+
+mod third_factor {
+    use neurite::chip::ChipProfile;
+    use neurite::compiler::compile;
+    use neurite::emulator::{Emulator, Trace};
+    use neurite::program::{Program, ValidationError};
+
+    use crate::support::toml;
+
+    /// Pre spikes every 4th step and post one step later (driven), with
+    /// reward-modulated STDP onto the post neuron and a dopamine signal from
+    /// the host and from a "da" population that spikes every step.
+    const NET: &str = r#"
+[[populations]]
+name = "pre"
+size = 1
+model = "input"
+
+[[populations]]
+name = "drive"
+size = 1
+model = "input"
+
+[[populations]]
+name = "post"
+size = 1
+model = "lif"
+du = 4095
+dv = 4095
+vth = 2000
+
+[[populations]]
+name = "da"
+size = 2
+model = "lif"
+du = 0
+dv = 0
+vth = 0
+bias_mant = 1
+
+[[neuromodulators]]
+name = "dopamine"
+population = "da"
+weight = [3, 4]
+
+[[projections]]
+name = "plastic"
+from = "pre"
+to = "post"
+dense = [[100]]
+[projections.learning]
+rule = "reward_stdp"
+neuromodulator = "dopamine"
+A_plus = 2
+A_minus = -1
+pre_trace_kernel_magnitude = 16
+pre_trace_decay_tau = 4
+eligibility_trace_decay_tau = 0.5
+rng_seed = 3
+
+[[projections]]
+from = "drive"
+to = "post"
+one_to_one = { weight = 255 }
+weight_exp = 6
+"#;
+
+    fn run(host_reward: i32, steps: u64) -> (Emulator, Program) {
+        let chip = ChipProfile::loihi2();
+        let compiled = compile(&toml(NET), &chip).expect("compiles");
+        let program = compiled.program;
+        let mut emulator = Emulator::new(&program, &chip).expect("loads");
+        let (pre, drive) = (
+            program.input_port("pre").expect("pre"),
+            program.input_port("drive").expect("drive"),
+        );
+        let dopamine = emulator.neuromodulator("dopamine").expect("dopamine");
+        for t in 1..=steps {
+            if t % 4 == 1 {
+                emulator.inject(pre, &[0]).expect("pre");
+                emulator.inject(drive, &[0]).expect("drive");
+            }
+            emulator
+                .set_neuromodulator(dopamine, host_reward)
+                .expect("host value");
+            emulator.step();
+        }
+        (emulator, program)
+    }
+
+    #[test]
+    fn neuromodulator_is_host_value_plus_weighted_spikes_of_the_last_step() {
+        // da neurons (bias 1 > vth 0) spike from step 1 on, so from step 2 the
+        // value is host + 3 + 4.
+        let (emulator, _) = run(-20, 1);
+        assert_eq!(emulator.neuromodulator_value(0), Some(-20));
+        let (emulator, _) = run(-20, 2);
+        assert_eq!(emulator.neuromodulator_value(0), Some(-13));
+        assert_eq!(emulator.trace("plastic", Trace::Y2).expect("y2"), [-13]);
+    }
+
+    #[test]
+    fn the_sign_of_the_reward_sets_the_direction_of_learning() {
+        // The tag (eligibility) grows from pre-before-post pairs whatever the
+        // reward; dw = u0·t·y2 moves the weight with the reward's sign.
+        let weight = |reward| {
+            let (emulator, _) = run(reward, 40);
+            let learned = emulator.learned("plastic").expect("learns");
+            let (_, _, w, tag, _) = learned.synapses[0];
+            (w, tag)
+        };
+        let (neutral, tag) = weight(-7);
+        let (up, _) = weight(40);
+        let (down, _) = weight(-60);
+        assert_ne!(tag, 0, "eligibility builds up");
+        assert_eq!(
+            neutral, 100,
+            "no net reward (host −7 + spikes 7): the weight stays"
+        );
+        assert!(up > 100, "{up}");
+        assert!(down < 100, "{down}");
+    }
+
+    #[test]
+    fn learning_programs_encode_and_refuse_damage() {
+        let chip = ChipProfile::loihi2();
+        let program = compile(&toml(NET), &chip).expect("compiles").program;
+        let decoded = Program::decode(&program.encode()).expect("decodes");
+        assert_eq!(decoded, program);
+        let core = program
+            .cores
+            .iter()
+            .position(|c| !c.learning.is_empty())
+            .expect("a learning core");
+        let damaged = |f: &dyn Fn(&mut Program)| {
+            let mut p = program.clone();
+            f(&mut p);
+            match p.validate(&chip) {
+                Err(ValidationError::BadEntry {
+                    table: "learning",
+                    reason,
+                    ..
+                }) => reason,
+                other => panic!("{other:?}"),
+            }
+        };
+        let reason =
+            damaged(&|p| p.cores[core].learning[0].rule.rules[0] = Some("x0*(-x1)".into()));
+        assert!(
+            reason.contains("projection 'plastic'") && reason.contains("Lava drops the minus"),
+            "{reason}"
+        );
+        let reason = damaged(&|p| p.cores[core].learning[0].tags[0] = 300);
+        assert!(
+            reason.contains("tags[0] = 300 outside -257..=255"),
+            "{reason}"
+        );
+        let reason = damaged(&|p| p.cores[core].learning[0].neuromodulator = Some(9));
+        assert!(
+            reason.contains("neuromodulator 9 does not exist"),
+            "{reason}"
+        );
+        let reason = damaged(&|p| p.cores[core].learning[0].pre.clear());
+        assert!(reason.contains("has no pre neuron"), "{reason}");
+        let reason = damaged(&|p| p.cores[core].learning[0].rule.traces[0].decay = 2f64.to_bits());
+        assert!(reason.contains("decay factor"), "{reason}");
+    }
+}

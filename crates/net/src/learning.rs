@@ -313,3 +313,177 @@ pub(crate) fn learning(
         neuromodulator,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{ErrorKind, Item, LearningRuleKind, from_toml_str};
+    use neurite_learning::{LearningError, RuleErrorKind, Target};
+
+    fn network(learning: &str) -> Result<crate::Network, crate::NetError> {
+        let text = format!(
+            r#"
+[[populations]]
+name = "pre"
+size = 2
+model = "input"
+
+[[populations]]
+name = "post"
+size = 2
+model = "lif"
+du = 0
+dv = 0
+vth = 10
+
+[[populations]]
+name = "da"
+size = 3
+model = "lif"
+du = 0
+dv = 0
+vth = 10
+
+[[neuromodulators]]
+name = "dopamine"
+population = "da"
+weight = [10, 20, -5]
+
+[[projections]]
+name = "plastic"
+from = "pre"
+to = "post"
+dense = [[0, 10], [-20, 0]]
+[projections.learning]
+{learning}
+"#
+        );
+        from_toml_str(&text, "t.toml", None)
+    }
+
+    fn reason(learning: &str) -> String {
+        match network(learning).expect_err("refused").kind {
+            ErrorKind::Invalid { item, reason } => {
+                assert!(matches!(item, Item::Projection { index: 0, .. }), "{item}");
+                reason
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn rule_errors_name_projection_target_and_term() {
+        let e = network("dw = \"x0*y1 + x0*(-x1)\"").expect_err("refused");
+        assert_eq!(
+            e.to_string(),
+            "t.toml: projection #0 ('pre' -> 'post'): learning: dw rule, byte 11 (`(-x1)`): Lava drops the minus of a lone negated variable in brackets; put the sign in front of the product"
+        );
+        let ErrorKind::Learning { error, .. } = e.kind else {
+            panic!("a learning error")
+        };
+        assert!(matches!(
+            *error,
+            LearningError::Rule {
+                target: Target::Dw,
+                offset: 11,
+                reason: RuleErrorKind::NegatedBracketVariable,
+                ..
+            }
+        ));
+        let e = network("dw = \"x0*y1\"\ndt = \"x1*y1\"").expect_err("refused");
+        assert!(
+            e.to_string()
+                .contains("dt rule, byte 0 (`x1*y1`): a product needs a dependency"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn custom_and_named_rules_are_read() {
+        let net = network("dw = \"2^-2*x1*y0 - 2^-2*y1*x0\"\nx1_impulse = 16\nx1_tau = 10\nt_epoch = 2\nrng_seed = 7").expect("valid");
+        let p = &net.projections[0];
+        let l = p.learning.as_ref().expect("learns");
+        assert_eq!(l.kind, LearningRuleKind::Custom);
+        assert_eq!(l.profile.t_epoch(), 2);
+        assert_eq!(l.profile.rng_seed(), 7);
+        // The zero entries of a learning dense matrix are synapses too.
+        assert_eq!(p.synapses.len(), 4);
+
+        let net =
+            network("rule = \"stdp\"\nA_plus = 2\nA_minus = -1\ntau_plus = 5").expect("valid");
+        let l = net.projections[0].learning.as_ref().expect("learns");
+        assert!(matches!(l.kind, LearningRuleKind::Stdp(_)));
+        assert_eq!(
+            l.spec.dw.as_deref(),
+            Some("(1) * (-1) * x0 * y1 +(1) * (2) * y0 * x1")
+        );
+
+        let net = network("rule = \"reward_stdp\"\nneuromodulator = \"dopamine\"").expect("valid");
+        let l = net.projections[0].learning.as_ref().expect("learns");
+        assert!(matches!(l.kind, LearningRuleKind::RewardStdp(_)));
+        assert_eq!(l.neuromodulator, Some(0));
+        assert!(l.post_trace.is_some());
+        assert_eq!(net.neuromodulators[0].weights, [10, 20, -5]);
+    }
+
+    #[test]
+    fn misplaced_parameters_are_refused_with_their_names() {
+        assert_eq!(
+            reason("dw = \"x0\"\nA_plus = 1"),
+            "learning: A_plus belong to named rules (rule = \"stdp\" or \"reward_stdp\")"
+        );
+        assert_eq!(
+            reason("rule = \"stdp\"\ndw = \"x0\""),
+            "learning: dw cannot be given to rule \"stdp\""
+        );
+        assert_eq!(
+            reason("rule = \"reward_stdp\"\ny1_tau = 3"),
+            "learning: y1_tau cannot be given to rule \"reward_stdp\""
+        );
+        assert_eq!(
+            reason("rule = \"hebb\""),
+            "learning: unknown learning rule 'hebb' (expected stdp or reward_stdp, or give dw, dd or dt)"
+        );
+        assert_eq!(
+            reason("dw = \"x0\"\nt_epoch = 64"),
+            "learning: t_epoch 64 out of range 1..=63"
+        );
+        assert_eq!(
+            reason("dw = \"x0\"\nneuromodulator = \"serotonin\""),
+            "learning: unknown neuromodulator 'serotonin'"
+        );
+        assert!(reason("dw = \"x0\"\nneuromodulator = \"dopamine\"").contains("three-factor"));
+        assert!(
+            reason("dw = \"u0*t*y2\"\nthree_factor = true\ny2_tau = 4")
+                .contains("y2_tau cannot be given to a three-factor rule")
+        );
+    }
+
+    #[test]
+    fn learning_weights_must_fit_the_learned_range() {
+        let text = |weights: &str, extra: &str| {
+            format!(
+                "[[populations]]\nname = \"a\"\nsize = 1\nmodel = \"input\"\n[[populations]]\nname = \"b\"\nsize = 1\nmodel = \"lif\"\ndu = 0\ndv = 0\nvth = 1\n\
+                 [[projections]]\nfrom = \"a\"\nto = \"b\"\nsparse = [{weights}]\n{extra}[projections.learning]\ndw = \"x0\"\n"
+            )
+        };
+        let e = from_toml_str(&text("[0, 0, 300]", ""), "t.toml", None).expect_err("refused");
+        assert!(
+            e.to_string()
+                .contains("weight 300 of synapse pre 0 -> post 0 outside -256..=255"),
+            "{e}"
+        );
+        let e = from_toml_str(
+            &text("[0, 0, -3]", "sign_mode = \"excitatory\"\n"),
+            "t.toml",
+            None,
+        )
+        .expect_err("refused");
+        assert!(e.to_string().contains("outside 0..=255"), "{e}");
+        let e = from_toml_str(&text("[0, 0, 3, 2]", ""), "t.toml", None).expect_err("refused");
+        assert!(
+            e.to_string()
+                .contains("has delay 2; learning synapses have no delay"),
+            "{e}"
+        );
+    }
+}
