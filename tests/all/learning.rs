@@ -623,3 +623,48 @@ weight_exp = 6
         assert!(reason.contains("decay factor"), "{reason}");
     }
 }
+
+#[test]
+fn learning_is_counted_and_priced() {
+    // 2 × 2 dense synapses, dw only, an epoch every step: 4 synaptic updates
+    // and 2·2 + 3·2 = 10 trace updates per step, priced at Loihi 1's 120 pJ
+    // and 6.1 ns per synaptic update.
+    let case = case("pairs_no_memory");
+    let network = description(&case, true);
+    let chip = ChipProfile::loihi1();
+    let compiled = compile(&network, &chip).expect("compiles");
+    let mut emulator = Emulator::new(&compiled.program, &chip).expect("loads");
+    let costs = neurite::chip::Costs::loihi1();
+    emulator.enable_model(costs.clone());
+    for _ in 0..12 {
+        emulator.step();
+    }
+    let totals = emulator.totals();
+    assert_eq!(totals.synaptic_updates, 48);
+    assert_eq!(totals.trace_updates, 120);
+    let last: u64 = emulator
+        .step_counts()
+        .iter()
+        .map(|c| c.synaptic_updates)
+        .sum();
+    assert_eq!(last, 4);
+    let model = emulator.model().expect("model");
+    let step = model.steps()[11];
+    assert_eq!(step.counts.synaptic_updates, 4);
+    let expected = step.counts.synaptic_ops as f64 * costs.synaptic_op.energy_pj + 4.0 * 120.0;
+    assert!(
+        (step.energy.synapses - expected).abs() < 1e-9,
+        "{} vs {expected}",
+        step.energy.synapses
+    );
+    // No spikes: the step's time is the neuron updates and the learning.
+    let busy = 2.0 * costs.neuron_update.time_ns + 4.0 * 6.1;
+    let barrier = costs.barrier_cost(1).time_ns;
+    assert!(
+        (step.time_ns - busy - barrier).abs() < 1e-9,
+        "{} vs {}",
+        step.time_ns,
+        busy + barrier
+    );
+    assert_eq!(emulator.learning_counts().synaptic_updates, 48);
+}

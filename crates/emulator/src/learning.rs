@@ -98,6 +98,8 @@ pub(crate) struct Learning {
     /// Weights changed at an epoch end and the fabric awaits them.
     pub(crate) pending: bool,
     pub(crate) counts: LearningCounts,
+    /// Per core, (synaptic updates, trace updates) of the last step.
+    per_core: Vec<(u64, u64)>,
 }
 
 fn sign_mode(mode: neurite_program::SignMode) -> SignMode {
@@ -132,6 +134,7 @@ impl Learning {
                 .collect(),
             pending: false,
             counts: LearningCounts::default(),
+            per_core: vec![(0, 0); program.cores.len()],
         };
         for m in &program.neuromodulators {
             let mut sources = HashMap::new();
@@ -211,6 +214,11 @@ impl Learning {
         Some(learning)
     }
 
+    /// Per core, (synaptic updates, trace updates) of the last step.
+    pub(crate) fn step_counts(&self) -> &[(u64, u64)] {
+        &self.per_core
+    }
+
     /// Index of the neuromodulator named `name`.
     pub(crate) fn neuromodulator(&self, name: &str) -> Option<usize> {
         self.names.iter().position(|n| n == name)
@@ -248,6 +256,7 @@ impl Learning {
         global_spikes: &[u32],
         pre_axons: &[(u32, u32)],
     ) {
+        self.per_core.fill((0, 0));
         // Neuromodulator values of this step: the host's, plus the spikes
         // of the previous step.
         for m in &mut self.modulators {
@@ -329,10 +338,13 @@ impl Learning {
             );
             // The layout was built from a validated Program.
             let Ok(applied) = applied else { continue };
+            let traces = 2 * group.pre_axons as u64 + 3 * group.local_post.len() as u64;
             self.counts.epochs += 1;
             self.counts.synaptic_updates += applied.updates;
-            self.counts.trace_updates +=
-                2 * group.pre_axons as u64 + 3 * group.local_post.len() as u64;
+            self.counts.trace_updates += traces;
+            let core_counts = &mut self.per_core[group.core];
+            core_counts.0 += applied.updates;
+            core_counts.1 += traces;
             let core = &mut program.cores[group.core];
             for (&entry, &w) in group.entries.iter().zip(&group.weights) {
                 core.synapses[entry as usize].weight = w;

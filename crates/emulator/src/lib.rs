@@ -352,14 +352,19 @@ impl Emulator {
             queued.fill(false);
         }
         self.fabric.step(&mut self.cores, t, self.pool.as_ref());
+        self.learn();
+        let learning = self
+            .learning
+            .as_ref()
+            .map_or(&[][..], |(l, _)| l.step_counts());
         self.counts.after_step(
             t,
             &self.cores,
             &self.inputs,
             &self.fabric,
             self.model.as_mut(),
+            learning,
         );
-        self.learn();
     }
 
     /// Installs the weights of the last epoch's end, now that the spikes

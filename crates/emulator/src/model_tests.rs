@@ -123,6 +123,8 @@ fn counts_hops_time_and_energy_of_one_message() {
             hops_east_west: 3,
             hops_north_south: 0,
             chip_links: 0,
+            synaptic_updates: 0,
+            trace_updates: 0,
         }
     );
     // Time: sender update 5.3 + 3.1 = 8.4; the message leaves at 8.4 + 2.1 =

@@ -465,6 +465,8 @@ fn counts_to_proto(c: &Counters) -> v1::Counts {
         hops_east_west: c.hops_east_west,
         hops_north_south: c.hops_north_south,
         chip_links: c.chip_links,
+        synaptic_updates: c.synaptic_updates,
+        trace_updates: c.trace_updates,
     }
 }
 
@@ -482,6 +484,8 @@ fn counts_from_proto(c: Option<v1::Counts>) -> Counters {
         hops_east_west: c.hops_east_west,
         hops_north_south: c.hops_north_south,
         chip_links: c.chip_links,
+        synaptic_updates: c.synaptic_updates,
+        trace_updates: c.trace_updates,
     }
 }
 
