@@ -477,6 +477,7 @@ pub async fn run_on_board<B: Board>(
                 step,
                 sequence: step,
                 inputs: Vec::with_capacity(ports.len()),
+                neuromodulators: Vec::new(),
             };
             if let Some(stream) = &mut inputs {
                 stream.advance(&mut spikes);

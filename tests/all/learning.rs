@@ -467,7 +467,7 @@ mod third_factor {
     /// Pre spikes every 4th step and post one step later (driven), with
     /// reward-modulated STDP onto the post neuron and a dopamine signal from
     /// the host and from a "da" population that spikes every step.
-    const NET: &str = r#"
+    pub(super) const NET: &str = r#"
 [[populations]]
 name = "pre"
 size = 1
@@ -667,4 +667,123 @@ fn learning_is_counted_and_priced() {
         busy + barrier
     );
     assert_eq!(emulator.learning_counts().synaptic_updates, 48);
+}
+
+// ---------------------------------------------------------------------------
+// Learning over the board protocol.
+// ---------------------------------------------------------------------------
+
+mod board {
+    use neurite::chip::ChipProfile;
+    use neurite::compiler::compile;
+    use neurite::emulator::{Emulator, Trace};
+    use neurite::program::Program;
+    use neurite_firmware_sim::DaemonConfig;
+    use neurite_host::{Board, InputFrame, LearnedState, LocalBoard, RemoteBoard, StreamConfig};
+
+    use crate::support::toml;
+
+    const STEPS: u64 = 40;
+
+    /// The reward each step streams: positive, then negative.
+    fn reward(step: u64) -> i32 {
+        if step <= 20 { 30 } else { -50 }
+    }
+
+    fn frame(step: u64) -> InputFrame {
+        let mut inputs = Vec::new();
+        if step % 4 == 1 {
+            inputs.push(("pre".to_string(), vec![0]));
+            inputs.push(("drive".to_string(), vec![0]));
+        }
+        InputFrame {
+            step,
+            sequence: step,
+            inputs,
+            neuromodulators: vec![("dopamine".to_string(), reward(step))],
+        }
+    }
+
+    /// The same run on the emulator directly.
+    fn offline(program: &Program, chip: &ChipProfile) -> LearnedState {
+        let mut emulator = Emulator::new(program, chip).expect("loads");
+        let dopamine = emulator.neuromodulator("dopamine").expect("dopamine");
+        for step in 1..=STEPS {
+            for (port, channels) in frame(step).inputs {
+                let port = program.input_port(&port).expect("port");
+                emulator.inject(port, &channels).expect("inject");
+            }
+            emulator
+                .set_neuromodulator(dopamine, reward(step))
+                .expect("reward");
+            emulator.step();
+        }
+        let trace = |t| emulator.trace("plastic", t).expect("trace");
+        let learned = emulator.learned("plastic").expect("learned");
+        LearnedState {
+            n_pre: learned.n_pre,
+            n_post: learned.n_post,
+            synapses: learned.synapses,
+            traces: [
+                trace(Trace::X1),
+                trace(Trace::X2),
+                trace(Trace::Y1),
+                trace(Trace::Y2),
+                trace(Trace::Y3),
+            ],
+        }
+    }
+
+    async fn on_board<B: Board>(board: &B, program: &Program) -> LearnedState {
+        board.load(program).await.expect("loads");
+        let stream = board
+            .stream(StreamConfig::step_locked(STEPS))
+            .await
+            .expect("stream opens");
+        let (mut sender, mut receiver) = stream.split();
+        let send = async {
+            for step in 1..=STEPS {
+                sender.send(frame(step)).await.expect("frame sent");
+            }
+        };
+        let receive = async {
+            while let Some(frame) = receiver.recv().await {
+                frame.expect("output frame");
+            }
+        };
+        tokio::join!(send, receive);
+        let state = board.learned("plastic").await.expect("learned state");
+        let missing = board.learned("nope").await.expect_err("no such projection");
+        assert!(
+            missing
+                .to_string()
+                .contains("no learning projection 'nope'"),
+            "{missing}"
+        );
+        state
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn neuromodulators_stream_and_learned_state_reads_back_on_every_board() {
+        let chip = ChipProfile::loihi2();
+        let program = compile(&toml(super::third_factor::NET), &chip)
+            .expect("compiles")
+            .program;
+        let want = offline(&program, &chip);
+        assert_ne!(want.synapses[0].2, 100, "the weight learned");
+        let local = on_board(&LocalBoard::new(chip.clone()), &program).await;
+        assert_eq!(local, want);
+        let running = neurite_firmware_sim::spawn(
+            DaemonConfig::new(chip),
+            "127.0.0.1:0".parse().expect("address"),
+        )
+        .await
+        .expect("daemon starts");
+        let board = RemoteBoard::connect(&running.url())
+            .await
+            .expect("connects");
+        let remote = on_board(&board, &program).await;
+        assert_eq!(remote, want);
+        running.shutdown().await.expect("clean shutdown");
+    }
 }
