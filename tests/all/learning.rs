@@ -787,3 +787,51 @@ mod board {
         running.shutdown().await.expect("clean shutdown");
     }
 }
+
+#[test]
+fn partitioning_counts_the_memory_of_learning_state() {
+    // 100 000 learning synapses: without the tags, delay variables and
+    // traces in the partitioner's accounting, a core would exceed its
+    // memory and the Program would be refused on load.
+    let network = crate::support::toml(
+        r#"
+[[populations]]
+name = "pre"
+size = 1000
+model = "input"
+
+[[populations]]
+name = "post"
+size = 1000
+model = "lif"
+du = 1024
+dv = 256
+vth = 2000
+
+[[projections]]
+name = "p"
+from = "pre"
+to = "post"
+fixed_probability = { p = 0.1, weight = 10, seed = 1 }
+sign_mode = "excitatory"
+[projections.learning]
+rule = "stdp"
+"#,
+    );
+    let chip = ChipProfile::loihi2();
+    let program = compile(&network, &chip).expect("compiles").program;
+    program.validate(&chip).expect("every core fits its memory");
+    for core in &program.cores {
+        let usage = core.usage(&chip);
+        assert!(usage.memory.used_bits <= usage.memory.capacity_bits);
+    }
+    let plain = {
+        let mut network = network.clone();
+        network.projections[0].learning = None;
+        compile(&network, &chip).expect("compiles").program
+    };
+    assert!(
+        program.cores.len() > plain.cores.len(),
+        "learning state takes room"
+    );
+}

@@ -360,10 +360,15 @@ fn place_learning(
                 count += n;
             }
         }
+        // The neurons that receive synapses of the group.
+        let mut receives = vec![false; core.neurons.len()];
+        for s in core.synapses.iter().filter(|s| s.group == group) {
+            receives[s.target.0 as usize] = true;
+        }
         let mut post = Vec::new();
         for local in 0..core.neurons.len() as u32 {
-            let (p, i) = numbering.target(first_target + local);
-            if p == projection.to {
+            if receives[local as usize] {
+                let (_, i) = numbering.target(first_target + local);
                 post.push((NeuronId(local), i));
             }
         }
