@@ -835,3 +835,24 @@ rule = "stdp"
         "learning state takes room"
     );
 }
+
+#[test]
+fn program_text_shows_learning_groups_and_neuromodulators() {
+    let chip = ChipProfile::loihi2();
+    let program = compile(&crate::support::toml(third_factor::NET), &chip)
+        .expect("compiles")
+        .program;
+    let text = program.to_text();
+    assert!(
+        text.contains(
+            "learning 0: projection 'plastic' group 0 epoch 1 seed 3 dw = 1*2^0*u0*t*y2;"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("x1 16/4"), "{text}");
+    assert!(
+        text.contains("neuromodulator 0 pre 1 of 1 post 1 of 1"),
+        "{text}"
+    );
+    assert!(text.contains("neuromodulator 'dopamine': c"), "{text}");
+}
