@@ -240,6 +240,8 @@ fn core_tables(
     // Groups in projection order, so that the tables do not depend on the
     // order targets were visited in.
     projections_here.sort_unstable();
+    // The projection of each learning group, in group order.
+    let mut learning_projections: Vec<usize> = Vec::new();
     for (g, &j) in projections_here.iter().enumerate() {
         group_ids.insert(j, g as u16);
         let projection = &network.projections[j as usize];
@@ -253,10 +255,10 @@ fn core_tables(
                 ConnectivityKind::Convolutional => SynapseKind::Convolutional,
             },
             max_delay: info[j as usize].max_delay,
-            learning: projection.learning.as_ref().map(|_| {
+            learning: learning_group(network, j as usize, GroupId(g as u16)).map(|group| {
                 let l = core.learning.len() as u16;
-                core.learning
-                    .push(learning_group(network, j as usize, GroupId(g as u16)));
+                core.learning.push(group);
+                learning_projections.push(j as usize);
                 l
             }),
         });
@@ -305,19 +307,27 @@ fn core_tables(
             entries.sort_by_key(|s| s.group);
         }
     }
-    place_learning(&mut core, network, numbering, &axon_sources, first_target);
+    place_learning(
+        &mut core,
+        network,
+        numbering,
+        &axon_sources,
+        first_target,
+        &learning_projections,
+    );
     CoreTables { core, axon_sources }
 }
 
-/// A learning group with its rule, before its neurons are placed.
-fn learning_group(network: &Network, j: usize, group: GroupId) -> LearningGroup {
+/// A learning group with its rule, before its neurons are placed; `None`
+/// for a projection that does not learn.
+fn learning_group(network: &Network, j: usize, group: GroupId) -> Option<LearningGroup> {
     let projection = &network.projections[j];
-    let learning = projection.learning.as_ref().expect("a learning projection");
+    let learning = projection.learning.as_ref()?;
     let mut rule = LearningRule::of(&learning.profile);
     rule.post_trace = learning
         .post_trace
         .map(|t| [t.impulse().to_bits(), t.factor().to_bits()]);
-    LearningGroup {
+    Some(LearningGroup {
         projection: projection.name.clone(),
         group,
         rule,
@@ -328,7 +338,7 @@ fn learning_group(network: &Network, j: usize, group: GroupId) -> LearningGroup 
         post: Vec::new(),
         tags: Vec::new(),
         delays: Vec::new(),
-    }
+    })
 }
 
 /// Fills in each learning group's pre axons, post neurons and zero tags.
@@ -338,14 +348,10 @@ fn place_learning(
     numbering: &Numbering,
     axon_sources: &[u32],
     first_target: u32,
+    learning_projections: &[usize],
 ) {
-    for l in 0..core.learning.len() {
+    for (l, &j) in learning_projections.iter().enumerate() {
         let group = core.learning[l].group;
-        let j = network
-            .projections
-            .iter()
-            .position(|p| p.name == core.learning[l].projection && p.learning.is_some())
-            .expect("the group's projection");
         let projection = &network.projections[j];
         let source_base = numbering.source_base[projection.from];
         let mut count = 0;

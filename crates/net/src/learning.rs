@@ -486,4 +486,17 @@ dense = [[0, 10], [-20, 0]]
             "{e}"
         );
     }
+
+    #[test]
+    fn learning_projections_need_names_of_their_own() {
+        let projection = "[[projections]]\nname = \"p\"\nfrom = \"a\"\nto = \"b\"\nsparse = [[0, 0, 1]]\n[projections.learning]\ndw = \"x0\"\n";
+        let text = format!(
+            "[[populations]]\nname = \"a\"\nsize = 1\nmodel = \"input\"\n[[populations]]\nname = \"b\"\nsize = 1\nmodel = \"lif\"\ndu = 0\ndv = 0\nvth = 1\n{projection}{projection}"
+        );
+        let e = from_toml_str(&text, "t.toml", None).expect_err("refused");
+        assert!(
+            e.to_string().contains("projection #1 ('a' -> 'b'): learns under the name 'p' of another learning projection"),
+            "{e}"
+        );
+    }
 }

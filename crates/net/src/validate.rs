@@ -212,6 +212,20 @@ pub(crate) fn validate(
             synapse_budget,
         )?;
         synapse_budget -= projection.synapses.len() as u64;
+        // Learning projections are addressed by name (weights, traces).
+        if projection.learning.is_some()
+            && projections
+                .iter()
+                .any(|p: &Projection| p.learning.is_some() && p.name == projection.name)
+        {
+            return Err(ctx.err(
+                &item,
+                format!(
+                    "learns under the name '{}' of another learning projection; give it a name of its own",
+                    projection.name
+                ),
+            ));
+        }
         projections.push(projection);
     }
 
