@@ -100,6 +100,9 @@ pub(crate) struct Learning {
     pub(crate) counts: LearningCounts,
     /// Per core, (synaptic updates, trace updates) of the last step.
     per_core: Vec<(u64, u64)>,
+    /// The weights of a group before its update, to tell whether the fabric
+    /// needs them.
+    scratch: Vec<i16>,
 }
 
 fn sign_mode(mode: neurite_program::SignMode) -> SignMode {
@@ -135,6 +138,7 @@ impl Learning {
             pending: false,
             counts: LearningCounts::default(),
             per_core: vec![(0, 0); program.cores.len()],
+            scratch: Vec::new(),
         };
         for m in &program.neuromodulators {
             let mut sources = HashMap::new();
@@ -322,6 +326,7 @@ impl Learning {
             let Some(epoch) = group.traces.end_step(&group.profile) else {
                 continue;
             };
+            self.scratch.clone_from(&group.weights);
             let applied = apply(
                 &group.profile,
                 &epoch,
@@ -346,14 +351,17 @@ impl Learning {
             core_counts.0 += applied.updates;
             core_counts.1 += traces;
             let core = &mut program.cores[group.core];
-            for (&entry, &w) in group.entries.iter().zip(&group.weights) {
-                core.synapses[entry as usize].weight = w;
-            }
             if let Some(lg) = core.learning.iter_mut().find(|lg| lg.group == group.group) {
                 lg.tags.clone_from(&group.tags);
                 lg.delays.clone_from(&group.delays);
             }
-            self.pending = true;
+            // The fabric is rebuilt only when some weight changed.
+            if self.scratch != group.weights {
+                for (&entry, &w) in group.entries.iter().zip(&group.weights) {
+                    core.synapses[entry as usize].weight = w;
+                }
+                self.pending = true;
+            }
         }
     }
 
