@@ -423,3 +423,93 @@ fn text_form_lists_every_table() {
         );
     }
 }
+
+/// A version-4 body: the tables of version 5 without learning groups or
+/// neuromodulators, written field by field as the version-4 encoder did.
+mod v4 {
+    use serde::Serialize;
+
+    use crate::{
+        AxonAddress, InputPort, NeuronProfile, Neurons, Notes, PopulationMap, Run, SignMode,
+        Synapse, SynapseKind,
+    };
+
+    #[derive(Serialize)]
+    pub(super) struct Program<'a> {
+        chip: &'a str,
+        cores: Vec<Core<'a>>,
+        inputs: &'a [InputPort],
+        populations: &'a [PopulationMap],
+        notes: &'a Notes,
+    }
+
+    #[derive(Serialize)]
+    struct Core<'a> {
+        location: u32,
+        profiles: &'a [NeuronProfile],
+        neurons: &'a Neurons,
+        groups: Vec<SynapseGroup>,
+        axons: &'a [Run],
+        synapses: &'a [Synapse],
+        routes: &'a [Run],
+        destinations: &'a [AxonAddress],
+    }
+
+    #[derive(Serialize)]
+    struct SynapseGroup {
+        weight_exp: i8,
+        num_weight_bits: u8,
+        sign_mode: SignMode,
+        kind: SynapseKind,
+        max_delay: u8,
+    }
+
+    pub(super) fn of(p: &crate::Program) -> Program<'_> {
+        Program {
+            chip: &p.chip,
+            cores: p
+                .cores
+                .iter()
+                .map(|c| Core {
+                    location: c.location,
+                    profiles: &c.profiles,
+                    neurons: &c.neurons,
+                    groups: c
+                        .groups
+                        .iter()
+                        .map(|g| SynapseGroup {
+                            weight_exp: g.weight_exp,
+                            num_weight_bits: g.num_weight_bits,
+                            sign_mode: g.sign_mode,
+                            kind: g.kind,
+                            max_delay: g.max_delay,
+                        })
+                        .collect(),
+                    axons: &c.axons,
+                    synapses: &c.synapses,
+                    routes: &c.routes,
+                    destinations: &c.destinations,
+                })
+                .collect(),
+            inputs: &p.inputs,
+            populations: &p.populations,
+            notes: &p.notes,
+        }
+    }
+}
+
+#[test]
+fn version_4_programs_decode_without_learning() {
+    let program = sample();
+    let body = postcard::to_allocvec(&v4::of(&program)).expect("serialises");
+    let mut bytes = Vec::new();
+    bytes.extend_from_slice(&MAGIC);
+    bytes.extend_from_slice(&4u32.to_le_bytes());
+    bytes.extend_from_slice(&(program.chip.len() as u16).to_le_bytes());
+    bytes.extend_from_slice(program.chip.as_bytes());
+    bytes.extend_from_slice(&(body.len() as u64).to_le_bytes());
+    bytes.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
+    bytes.extend_from_slice(&body);
+    assert_eq!(Program::peek_header(&bytes).expect("header").version, 4);
+    assert_eq!(Program::decode(&bytes), Ok(program));
+}
