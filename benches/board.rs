@@ -184,6 +184,7 @@ async fn stream<B: Board>(board: &B, first: u64, steps: u64, port: &str) -> u64 
                 step,
                 sequence: step,
                 inputs: vec![(port.clone(), dense_frame(step))],
+                neuromodulators: Vec::new(),
             };
             sender.send(frame).await.expect("sent");
         }
@@ -288,6 +289,7 @@ async fn round_trips<B: Board>(board: &B, first: u64, count: u64) -> Vec<Duratio
             step,
             sequence: step,
             inputs: vec![("sensors".to_string(), channels)],
+            neuromodulators: Vec::new(),
         };
         let started = Instant::now();
         stream.send(frame).await.expect("sent");

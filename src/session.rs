@@ -38,6 +38,20 @@ pub struct Recording {
     pub populations: Vec<PopulationRecord>,
     /// The time and energy the run would take on the chip, when modelled.
     pub energy: Option<crate::energy::EnergyReport>,
+    /// The weights of the learning projections asked for
+    /// ([`RunOptions::probe_weights`]), after every step.
+    pub weights: Vec<WeightRecord>,
+}
+
+/// A learning projection's weights over a run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WeightRecord {
+    /// The projection.
+    pub projection: String,
+    /// Each synapse as (pre, post), sorted.
+    pub synapses: Vec<(u32, u32)>,
+    /// The weights (8-bit scale) after each step, one per synapse.
+    pub steps: Vec<Vec<i16>>,
 }
 
 /// What [`run_on_board`] feeds and records: the description's populations
@@ -58,6 +72,8 @@ pub struct RunOptions {
     pub model: bool,
     /// Price operations with these costs instead of the chip profile's.
     pub costs: Option<Costs>,
+    /// Learning projections whose weights are recorded after every step.
+    pub probe_weights: Vec<String>,
 }
 
 impl RunOptions {
@@ -66,6 +82,7 @@ impl RunOptions {
         Self {
             model: true,
             costs: None,
+            probe_weights: Vec::new(),
         }
     }
 
@@ -206,6 +223,15 @@ pub fn run_program_with(
         })
         .collect();
 
+    let mut weights: Vec<WeightRecord> = Vec::with_capacity(options.probe_weights.len());
+    for projection in &options.probe_weights {
+        let learned = emulator.learned(projection)?;
+        weights.push(WeightRecord {
+            projection: projection.clone(),
+            synapses: learned.synapses.iter().map(|s| (s.0, s.1)).collect(),
+            steps: Vec::with_capacity(steps.min(1 << 20) as usize),
+        });
+    }
     let mut inputs = InputStream::new(network);
     let mut input_spikes: Vec<Vec<u32>> = Vec::new();
     let mut buffer = Vec::new();
@@ -242,6 +268,12 @@ pub fn run_program_with(
                 }
             }
         }
+        for record in &mut weights {
+            let learned = emulator.learned(&record.projection)?;
+            record
+                .steps
+                .push(learned.synapses.iter().map(|s| s.2).collect());
+        }
     }
     let wall = started.elapsed();
     for (p, binding) in bindings.iter().enumerate() {
@@ -254,6 +286,7 @@ pub fn run_program_with(
         wall,
         populations: records,
         energy: energy_of(&emulator, chip),
+        weights,
     })
 }
 
@@ -300,6 +333,7 @@ pub fn run_program_alone(
         wall,
         populations: records,
         energy: energy_of(&emulator, chip),
+        weights: Vec::new(),
     })
 }
 
@@ -443,6 +477,7 @@ pub async fn run_on_board<B: Board>(
                 step,
                 sequence: step,
                 inputs: Vec::with_capacity(ports.len()),
+                neuromodulators: Vec::new(),
             };
             if let Some(stream) = &mut inputs {
                 stream.advance(&mut spikes);
@@ -557,5 +592,6 @@ pub async fn run_on_board<B: Board>(
         wall,
         populations: records,
         energy: Some(energy),
+        weights: Vec::new(),
     })
 }

@@ -331,6 +331,17 @@ impl BoardRpc for BoardService {
         Ok(Response::new(v1::StateValues { values }))
     }
 
+    async fn get_learned(
+        &self,
+        request: Request<v1::GetLearnedRequest>,
+    ) -> RpcResult<v1::LearnedState> {
+        let projection = request.into_inner().projection;
+        let state = self.board.learned(&projection).await?;
+        Ok(Response::new(neurite_host::convert::learned_to_proto(
+            &state,
+        )))
+    }
+
     async fn set_state(
         &self,
         request: Request<v1::SetStateRequest>,

@@ -43,6 +43,11 @@ pub(crate) struct ExecuteArgs {
     /// for the board's chip unless --chip says otherwise.
     #[arg(long, value_name = "URL")]
     board: Option<String>,
+    /// Record the weights of this learning projection after every step
+    /// (repeatable): --out writes <PROJ>_weights.csv, --report plots them
+    /// in <PROJ>_weights.svg. Runs on the emulator in this process.
+    #[arg(long, value_name = "PROJ", conflicts_with = "board")]
+    probe_weights: Vec<String>,
     /// Bearer token for the board (also read from NEURITE_BOARD_TOKEN).
     #[arg(
         long,
@@ -178,8 +183,27 @@ impl ExecuteArgs {
                 for warning in compiled.report.warnings() {
                     eprintln!("warning: {warning}");
                 }
-                let recording =
-                    self.on_board(&compiled.program, &chip, Feed::Description(&network), steps)?;
+                let recording = if self.probe_weights.is_empty() {
+                    self.on_board(&compiled.program, &chip, Feed::Description(&network), steps)?
+                } else {
+                    let costs = match &self.profile {
+                        Some(name) => Some(ChipProfile::from_name_or_file(name)?.costs),
+                        None => None,
+                    };
+                    let options = neurite::session::RunOptions {
+                        model: true,
+                        costs,
+                        probe_weights: self.probe_weights.clone(),
+                    };
+                    neurite::session::run_program_with(
+                        &network,
+                        &compiled.program,
+                        &chip,
+                        steps,
+                        &options,
+                    )
+                    .context("emulation failed")?
+                };
                 let header = format!(
                     "network '{}' on {}: {}",
                     network.name, chip.name, compiled.report
@@ -220,7 +244,15 @@ impl ExecuteArgs {
             "write the report to",
             dir,
         )?;
-        Ok(Some(files.len()))
+        for record in &executed.recording.weights {
+            let path = dir.join(format!("{}_weights.svg", file_stem(&record.projection)));
+            with_path(
+                std::fs::write(&path, weights_svg(record)),
+                "write the weight plot to",
+                &path,
+            )?;
+        }
+        Ok(Some(files.len() + executed.recording.weights.len()))
     }
 
     pub(crate) fn window(&self) -> Option<(u64, u64)> {
@@ -256,8 +288,21 @@ impl RunArgs {
                 "write results to",
                 dir,
             )?;
+            for record in &recording.weights {
+                let path = dir.join(format!("{}_weights.csv", file_stem(&record.projection)));
+                with_path(
+                    std::fs::write(&path, weights_csv(record)),
+                    "write the weights to",
+                    &path,
+                )?;
+            }
             if !self.json {
-                writeln!(out, "wrote {} files to {}", files.len(), dir.display())?;
+                writeln!(
+                    out,
+                    "wrote {} files to {}",
+                    files.len() + recording.weights.len(),
+                    dir.display()
+                )?;
             }
         }
         let reported = self.execute.write_report(&executed)?;
@@ -267,6 +312,22 @@ impl RunArgs {
             writeln!(out, "{}", executed.header)?;
             print_spikes(recording, &mut out)?;
             print_summary(recording, executed.dt_ms, &mut out)?;
+            for record in &recording.weights {
+                let mean = |w: &[i16]| {
+                    w.iter().map(|&x| f64::from(x)).sum::<f64>() / w.len().max(1) as f64
+                };
+                let (first, last) = (
+                    record.steps.first().map_or(0.0, |w| mean(w)),
+                    record.steps.last().map_or(0.0, |w| mean(w)),
+                );
+                writeln!(
+                    out,
+                    "weights of {}: {} synapses, mean {first:.2} after step 1, {last:.2} after step {}",
+                    record.projection,
+                    record.synapses.len(),
+                    record.steps.len()
+                )?;
+            }
             if let Some(energy) = &recording.energy {
                 write!(out, "{}", energy.summary(self.execute.window()))?;
             }
@@ -361,4 +422,85 @@ fn print_summary(recording: &Recording, dt_ms: f64, out: &mut impl Write) -> any
     }
     writeln!(out, "  (rates assume {dt_ms} ms per step)")?;
     Ok(())
+}
+
+/// A projection name made safe for a file name.
+fn file_stem(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// One row per step: the step, then each synapse's weight.
+fn weights_csv(record: &neurite::session::WeightRecord) -> String {
+    let mut text = String::from("step");
+    for (pre, post) in &record.synapses {
+        text.push_str(&format!(",{pre}->{post}"));
+    }
+    text.push('\n');
+    for (t, weights) in record.steps.iter().enumerate() {
+        text.push_str(&(t + 1).to_string());
+        for w in weights {
+            text.push_str(&format!(",{w}"));
+        }
+        text.push('\n');
+    }
+    text
+}
+
+/// Every synapse's weight over the run (at most 64 lines drawn), and their
+/// mean in black.
+fn weights_svg(record: &neurite::session::WeightRecord) -> String {
+    let (width, height, margin) = (640.0, 360.0, 40.0);
+    let steps = record.steps.len().max(2);
+    let x = |t: usize| margin + (width - 2.0 * margin) * t as f64 / (steps - 1) as f64;
+    // Weights span -256..=255.
+    let y = |w: f64| height - margin - (height - 2.0 * margin) * (w + 256.0) / 511.0;
+    let line = |values: Vec<f64>, colour: &str, stroke: f64| {
+        let points: Vec<String> = values
+            .iter()
+            .enumerate()
+            .map(|(t, &w)| format!("{:.1},{:.1}", x(t), y(w)))
+            .collect();
+        format!(
+            "<polyline fill=\"none\" stroke=\"{colour}\" stroke-width=\"{stroke}\" points=\"{}\"/>\n",
+            points.join(" ")
+        )
+    };
+    let mut body = String::new();
+    for k in 0..record.synapses.len().min(64) {
+        body.push_str(&line(
+            record.steps.iter().map(|w| f64::from(w[k])).collect(),
+            "#9ecae1",
+            1.0,
+        ));
+    }
+    let mean: Vec<f64> = record
+        .steps
+        .iter()
+        .map(|w| w.iter().map(|&v| f64::from(v)).sum::<f64>() / w.len().max(1) as f64)
+        .collect();
+    body.push_str(&line(mean, "black", 2.0));
+    format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" font-family=\"sans-serif\" font-size=\"12\">\n\
+         <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
+         <text x=\"{margin}\" y=\"20\">weights of {} over {} steps (-256..255; mean in black)</text>\n\
+         <line x1=\"{margin}\" y1=\"{zero:.1}\" x2=\"{right}\" y2=\"{zero:.1}\" stroke=\"grey\"/>\n{body}</svg>\n",
+        xml_escape(&record.projection),
+        record.steps.len(),
+        zero = y(0.0),
+        right = width - margin,
+    )
+}
+
+fn xml_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }

@@ -10,13 +10,22 @@ use crate::support::root;
 /// Workspace crates each crate may depend on (any dependency kind).
 const ALLOWED: &[(&str, &[&str])] = &[
     ("neurite-chip", &[]),
-    ("neurite-net", &[]),
-    ("neurite-program", &["neurite-chip"]),
+    ("neurite-net", &["neurite-learning"]),
+    ("neurite-learning", &[]),
+    ("neurite-program", &["neurite-chip", "neurite-learning"]),
     (
         "neurite-compiler",
-        &["neurite-chip", "neurite-net", "neurite-program"],
+        &[
+            "neurite-chip",
+            "neurite-learning",
+            "neurite-net",
+            "neurite-program",
+        ],
     ),
-    ("neurite-emulator", &["neurite-chip", "neurite-program"]),
+    (
+        "neurite-emulator",
+        &["neurite-chip", "neurite-learning", "neurite-program"],
+    ),
     ("neurite-reference", &["neurite-net"]),
     ("neurite-nir", &["neurite-net", "neurite-compiler"]),
     ("neurite-proto", &["neurite-chip", "neurite-program"]),

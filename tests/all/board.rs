@@ -103,6 +103,7 @@ fn frame(step: u64, sequence: u64, channels: Vec<u32>) -> InputFrame {
         } else {
             vec![("in".to_string(), channels)]
         },
+        neuromodulators: Vec::new(),
     }
 }
 

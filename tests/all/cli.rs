@@ -628,3 +628,42 @@ fn input_files_drive_descriptions_with_one_input_population() {
     let doc = run_json(&["run", &net, "--input", &input, "--steps", "8", "--json"]);
     assert_eq!(spike_steps(&doc, "out"), [3, 6]);
 }
+#[test]
+fn run_probes_and_plots_weights_of_a_learning_projection() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("out");
+    let report = dir.path().join("report");
+    let output = neurite(&[
+        "run",
+        "examples/stdp.toml",
+        "--steps",
+        "50",
+        "--probe-weights",
+        "plastic",
+        "--out",
+        out.to_str().expect("utf-8"),
+        "--report",
+        report.to_str().expect("utf-8"),
+    ]);
+    assert_exit(&output, 0);
+    assert!(
+        stdout(&output).contains("weights of plastic: 4 synapses, mean 60.00 after step 1"),
+        "{}",
+        stdout(&output)
+    );
+    let csv = std::fs::read_to_string(out.join("plastic_weights.csv")).expect("weights CSV");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "step,0->0,1->0,2->0,3->0");
+    assert_eq!(lines.len(), 51);
+    assert!(lines[1].starts_with("1,60,60,60,60"), "{}", lines[1]);
+    let svg = std::fs::read_to_string(report.join("plastic_weights.svg")).expect("plot");
+    assert!(svg.starts_with("<svg") && svg.contains("weights of plastic over 50 steps"));
+
+    let output = neurite(&["run", "examples/stdp.toml", "--probe-weights", "nope"]);
+    assert_ne!(output.status.code(), Some(0));
+    assert!(
+        stderr(&output).contains("no learning projection 'nope'"),
+        "{}",
+        stderr(&output)
+    );
+}

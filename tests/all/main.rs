@@ -9,6 +9,7 @@ mod energy;
 mod golden;
 mod hostile;
 mod lava;
+mod learning;
 mod nir;
 mod support;
 mod threads;

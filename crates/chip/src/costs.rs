@@ -63,8 +63,14 @@ pub struct Costs {
     /// One synapse entry of a convolution's kernel, if priced apart.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub synaptic_op_convolutional: Option<Cost>,
-    /// One synaptic weight updated by learning.
+    /// One synaptic variable (weight, delay variable or tag) updated by
+    /// learning.
     pub synaptic_update: Cost,
+    /// One trace value (x1, x2 of a pre axon; y1, y2, y3 of a post neuron)
+    /// worked out at a learning epoch's end. No chip publishes it; 0 unless
+    /// a profile gives it.
+    #[serde(default)]
+    pub trace_update: Cost,
     /// One spike message sent (one per neuron and destination core).
     pub message_out: Cost,
     /// One spike message received.
@@ -106,6 +112,7 @@ impl Costs {
             synaptic_op_sparse: None,
             synaptic_op_convolutional: None,
             synaptic_update: Cost::new(120.0, 6.1),
+            trace_update: Cost::default(),
             message_out: Cost::new(1.7, 2.1),
             message_in: Cost::default(),
             hop_east_west: Cost::new(3.0, 4.1),
@@ -150,6 +157,7 @@ impl Costs {
             synaptic_op_sparse: Some(Cost::new(33.6, 4.7)),
             synaptic_op_convolutional: Some(Cost::new(24.0, 3.1)),
             synaptic_update: Cost::default(),
+            trace_update: Cost::default(),
             message_out: Cost::new(111.0, 5.1),
             message_in: Cost::new(0.0, 16.0),
             hop_east_west: Cost::new(3.0, 4.1),
@@ -185,6 +193,7 @@ impl Costs {
             synaptic_op_sparse: None,
             synaptic_op_convolutional: None,
             synaptic_update: Cost::new(20.0, 3.05),
+            trace_update: Cost::default(),
             message_out: Cost::new(0.4, 0.21),
             message_in: Cost::default(),
             hop_east_west: Cost::new(0.8, 0.41),
@@ -255,6 +264,7 @@ impl Costs {
             ("synaptic_op_sparse", self.synaptic_ops()[1]),
             ("synaptic_op_convolutional", self.synaptic_ops()[2]),
             ("synaptic_update", self.synaptic_update),
+            ("trace_update", self.trace_update),
             ("message_out", self.message_out),
             ("message_in", self.message_in),
             ("hop_east_west", self.hop_east_west),

@@ -147,6 +147,27 @@ impl CoreMemory {
         }
     }
 
+    /// Bits taken by learning state, rounded up to words: per learning
+    /// synapse its tag and delay variable (9 bits each); per pre axon of a
+    /// learning group its traces x1, x2 (7 bits each) and the step of its
+    /// last spike in the epoch (6 bits); per post neuron y1, y2, y3 and its
+    /// spike step; per product of a rule 32 bits (scale, dependency and up
+    /// to four factors). Neurite's estimates: Intel does not publish the
+    /// layout of the learning engine.
+    pub fn learning_bits(&self, synapses: u64, pre: u64, post: u64, products: u64) -> u64 {
+        let word = match *self {
+            CoreMemory::Synapses { word_bits, .. } | CoreMemory::Shared { word_bits, .. } => {
+                word_bits
+            }
+        };
+        let bits = synapses
+            .saturating_mul(18)
+            .saturating_add(pre.saturating_mul(20))
+            .saturating_add(post.saturating_mul(27))
+            .saturating_add(products.saturating_mul(32));
+        if bits == 0 { 0 } else { round_up(bits, word) }
+    }
+
     pub(crate) fn validate(&self) -> Result<(), String> {
         let (capacity, word) = match *self {
             CoreMemory::Synapses {

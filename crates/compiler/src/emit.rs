@@ -4,8 +4,9 @@ use std::collections::HashMap;
 
 use neurite_net::{ConnectivityKind, Model, Network};
 use neurite_program::{
-    AxonAddress, AxonId, Core, CoreId, GroupId, InputPort, NeuronAddress, NeuronId, NeuronProfile,
-    Neurons, PopulationMap, ProfileId, Program, Run, Synapse, SynapseGroup, SynapseKind,
+    AxonAddress, AxonId, Core, CoreId, GroupId, InputPort, LearningGroup, LearningRule,
+    Neuromodulator, NeuronAddress, NeuronId, NeuronProfile, Neurons, PopulationMap, ProfileId,
+    Program, Run, Synapse, SynapseGroup, SynapseKind,
 };
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
@@ -134,7 +135,35 @@ pub(crate) fn emit(
             }
         }
     }
+    let neuromodulators = network
+        .neuromodulators
+        .iter()
+        .map(|m| {
+            // A neuromodulating population is a lif population (checked in
+            // the description), mapped in description order.
+            let sources = m
+                .population
+                .and_then(|p| {
+                    populations
+                        .iter()
+                        .find(|map: &&PopulationMap| map.name == network.populations[p].name)
+                })
+                .map(|map| {
+                    map.neurons
+                        .iter()
+                        .copied()
+                        .zip(m.weights.iter().copied())
+                        .collect()
+                })
+                .unwrap_or_default();
+            Neuromodulator {
+                name: m.name.clone(),
+                sources,
+            }
+        })
+        .collect();
     let mut program = Program::empty(chip);
+    program.neuromodulators = neuromodulators;
     program.cores = cores;
     program.inputs = inputs;
     program.populations = populations;
@@ -152,6 +181,7 @@ fn core_tables(
     slot_of: &mut [u32],
 ) -> CoreTables {
     let n = (targets.end - targets.start) as usize;
+    let first_target = targets.start;
     let mut core = Core {
         location,
         neurons: Neurons {
@@ -210,6 +240,8 @@ fn core_tables(
     // Groups in projection order, so that the tables do not depend on the
     // order targets were visited in.
     projections_here.sort_unstable();
+    // The projection of each learning group, in group order.
+    let mut learning_projections: Vec<usize> = Vec::new();
     for (g, &j) in projections_here.iter().enumerate() {
         group_ids.insert(j, g as u16);
         let projection = &network.projections[j as usize];
@@ -223,6 +255,12 @@ fn core_tables(
                 ConnectivityKind::Convolutional => SynapseKind::Convolutional,
             },
             max_delay: info[j as usize].max_delay,
+            learning: learning_group(network, j as usize, GroupId(g as u16)).map(|group| {
+                let l = core.learning.len() as u16;
+                core.learning.push(group);
+                learning_projections.push(j as usize);
+                l
+            }),
         });
     }
     for &sid in &slot_sources {
@@ -269,5 +307,81 @@ fn core_tables(
             entries.sort_by_key(|s| s.group);
         }
     }
+    place_learning(
+        &mut core,
+        network,
+        numbering,
+        &axon_sources,
+        first_target,
+        &learning_projections,
+    );
     CoreTables { core, axon_sources }
+}
+
+/// A learning group with its rule, before its neurons are placed; `None`
+/// for a projection that does not learn.
+fn learning_group(network: &Network, j: usize, group: GroupId) -> Option<LearningGroup> {
+    let projection = &network.projections[j];
+    let learning = projection.learning.as_ref()?;
+    let mut rule = LearningRule::of(&learning.profile);
+    rule.post_trace = learning
+        .post_trace
+        .map(|t| [t.impulse().to_bits(), t.factor().to_bits()]);
+    Some(LearningGroup {
+        projection: projection.name.clone(),
+        group,
+        rule,
+        neuromodulator: learning.neuromodulator.map(|m| m as u32),
+        n_pre: network.populations[projection.from].size,
+        n_post: network.populations[projection.to].size,
+        pre: Vec::new(),
+        post: Vec::new(),
+        tags: Vec::new(),
+        delays: Vec::new(),
+    })
+}
+
+/// Fills in each learning group's pre axons, post neurons and zero tags.
+fn place_learning(
+    core: &mut Core,
+    network: &Network,
+    numbering: &Numbering,
+    axon_sources: &[u32],
+    first_target: u32,
+    learning_projections: &[usize],
+) {
+    for (l, &j) in learning_projections.iter().enumerate() {
+        let group = core.learning[l].group;
+        let projection = &network.projections[j];
+        let source_base = numbering.source_base[projection.from];
+        let mut count = 0;
+        let mut pre = Vec::new();
+        for (a, run) in core.axons.iter().enumerate() {
+            let n = core.synapses[run.range()]
+                .iter()
+                .filter(|s| s.group == group)
+                .count();
+            if n > 0 {
+                pre.push((AxonId(a as u32), axon_sources[a] - source_base));
+                count += n;
+            }
+        }
+        // The neurons that receive synapses of the group.
+        let mut receives = vec![false; core.neurons.len()];
+        for s in core.synapses.iter().filter(|s| s.group == group) {
+            receives[s.target.0 as usize] = true;
+        }
+        let mut post = Vec::new();
+        for local in 0..core.neurons.len() as u32 {
+            if receives[local as usize] {
+                let (_, i) = numbering.target(first_target + local);
+                post.push((NeuronId(local), i));
+            }
+        }
+        let lg = &mut core.learning[l];
+        lg.pre = pre;
+        lg.post = post;
+        lg.tags = vec![0; count];
+        lg.delays = vec![0; count];
+    }
 }

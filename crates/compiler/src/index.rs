@@ -19,6 +19,9 @@ pub(crate) struct ProjectionInfo {
     pub(crate) clipped: u64,
     pub(crate) truncated: u64,
     pub(crate) zeroed: u64,
+    /// The projection learns: every synapse is kept, zero weights included,
+    /// and its mantissas are weights on the 8-bit scale.
+    pub(crate) learning: bool,
 }
 
 /// Global numbering: every neuron of every population is a source (`sid`,
@@ -77,7 +80,8 @@ pub(crate) struct SynapseRef {
     /// Source id of the presynaptic neuron.
     pub(crate) source: u32,
     pub(crate) projection: u32,
-    /// Quantized weight mantissa (never 0).
+    /// Quantized weight mantissa (never 0), or for a learning projection
+    /// the weight on the 8-bit scale (possibly 0).
     pub(crate) mantissa: i16,
     pub(crate) delay: u8,
 }
@@ -104,8 +108,11 @@ pub(crate) fn projection_info(network: &Network) -> Vec<ProjectionInfo> {
         .projections
         .par_iter()
         .map(|projection| {
+            let learning = projection.learning.is_some();
             let (sign_mode, inferred) = match projection.sign_mode {
                 Some(mode) => (mode, false),
+                // Lava's learning Dense is mixed whatever its weights.
+                None if learning => (SignMode::Mixed, false),
                 None => (
                     infer_sign_mode(projection.synapses.iter().map(|s| s.weight)),
                     true,
@@ -119,7 +126,30 @@ pub(crate) fn projection_info(network: &Network) -> Vec<ProjectionInfo> {
                 clipped: 0,
                 truncated: 0,
                 zeroed: 0,
+                learning,
             };
+            if learning {
+                // Full resolution from the start, after Lava's truncation at
+                // step 1 (the description's range check leaves no clipping).
+                let mode = crate::program_sign_mode(sign_mode);
+                let mode = match mode {
+                    neurite_program::SignMode::Mixed => neurite_learning::SignMode::Mixed,
+                    neurite_program::SignMode::Excitatory => neurite_learning::SignMode::Excitatory,
+                    neurite_program::SignMode::Inhibitory => neurite_learning::SignMode::Inhibitory,
+                };
+                for synapse in &projection.synapses {
+                    let w = neurite_learning::truncate_initial_weight(
+                        synapse.weight,
+                        mode,
+                        projection.num_weight_bits,
+                    );
+                    info.truncated += u64::from(w != synapse.weight);
+                    info.max_delay = info.max_delay.max(synapse.delay);
+                    // Within −256..=255 after the description's check.
+                    info.mantissas.push(w as i16);
+                }
+                return info;
+            }
             for synapse in &projection.synapses {
                 let q = quantize_weight(synapse.weight, sign_mode, projection.num_weight_bits);
                 info.clipped += u64::from(q.clipped);
@@ -146,7 +176,7 @@ pub(crate) fn incoming(
 ) -> Incoming {
     let targets = numbering.targets as usize;
     let mut counts = vec![0u64; targets + 1];
-    let live = |j: usize, k: usize| info[j].mantissas[k] != 0;
+    let live = |j: usize, k: usize| info[j].learning || info[j].mantissas[k] != 0;
     // Projections grouped by target population, so that each group's writes
     // stay within that population's stretch of the lists (cache-friendly).
     let mut order: Vec<usize> = (0..network.projections.len()).collect();
@@ -178,7 +208,7 @@ pub(crate) fn incoming(
         let source_base = numbering.source_base[projection.from];
         for (k, synapse) in projection.synapses.iter().enumerate() {
             let mantissa = info[j].mantissas[k];
-            if mantissa != 0 {
+            if mantissa != 0 || info[j].learning {
                 let slot = &mut cursor[base + synapse.post as usize];
                 entries[*slot as usize] = SynapseRef {
                     source: source_base + synapse.pre,

@@ -66,6 +66,9 @@ struct CoreState {
     population: Option<usize>,
     population_neurons: u32,
     profiles: HashSet<NeuronProfile>,
+    /// Per learning projection on the core: (synapses, pre axons, post
+    /// neurons), for the memory of its learning state.
+    learning: FxHashMap<u32, (u64, u64, u64)>,
 }
 
 pub(crate) fn partition(
@@ -85,6 +88,23 @@ pub(crate) fn partition(
         .zip(info)
         .map(|(p, i)| SynapseFormat::new(p.num_weight_bits, i.max_delay, limits.neurons))
         .collect();
+    // Products of each learning projection's rules (0: does not learn).
+    let products: Vec<u64> = network
+        .projections
+        .iter()
+        .map(|p| {
+            p.learning.as_ref().map_or(0, |l| {
+                neurite_learning::Target::ALL
+                    .iter()
+                    .filter_map(|&t| l.profile.rule(t))
+                    .map(|r| r.products().len() as u64)
+                    .sum()
+            })
+        })
+        .collect();
+    let learning_bits = |j: u32, (synapses, pre, post): (u64, u64, u64)| {
+        memory.learning_bits(synapses, pre, post, products[j as usize])
+    };
     let neuron_bits = memory.neuron_bits(1);
     let capacity = memory.capacity_bits();
     let available = chip.total_cores();
@@ -112,6 +132,7 @@ pub(crate) fn partition(
         loop {
             // Add the target tentatively, counting what it costs.
             let (mut new_axons, mut new_groups, mut bits) = (0u32, 0u32, neuron_bits);
+            let mut learning_added: FxHashMap<u32, (u64, u64, u64)> = FxHashMap::default();
             for e in entries {
                 let (j, sid) = (e.projection as usize, e.source);
                 if source_seen[sid as usize] != marker {
@@ -128,7 +149,19 @@ pub(crate) fn partition(
                 let format = &formats[j];
                 bits += memory.run_bits(format, u64::from(*count) + 1)
                     - memory.run_bits(format, u64::from(*count));
+                if info[j].learning {
+                    let added = learning_added.entry(e.projection).or_insert((0, 0, 1));
+                    added.0 += 1;
+                    added.1 += u64::from(*count == 0);
+                }
                 *count += 1;
+            }
+            let mut learning_after = Vec::with_capacity(learning_added.len());
+            for (&j, &(synapses, pre, post)) in &learning_added {
+                let before = core.learning.get(&j).copied().unwrap_or((0, 0, 0));
+                let after = (before.0 + synapses, before.1 + pre, before.2 + post);
+                bits += learning_bits(j, after) - learning_bits(j, before);
+                learning_after.push((j, after));
             }
             let new_profile = !core.profiles.contains(&profile);
             let population_neurons = if core.population == Some(population) {
@@ -166,6 +199,7 @@ pub(crate) fn partition(
                 core.profiles.insert(profile);
                 core.population = Some(population);
                 core.population_neurons = population_neurons + 1;
+                core.learning.extend(learning_after);
                 break;
             };
             if core.neurons == 0 {

@@ -116,7 +116,11 @@ fn expected_weight(weight: i32, mode: SignMode, bits: u8) -> i32 {
 fn from_description(network: &Network, numbering: &Numbering) -> Vec<Connection> {
     let mut out = Vec::new();
     for projection in &network.projections {
-        let mode = projection.sign_mode.unwrap_or_else(|| {
+        let learns = projection.learning.is_some();
+        // A learning projection is mixed unless told (as Lava's learning
+        // Dense is, whatever its weights).
+        let default = learns.then_some(SignMode::Mixed);
+        let mode = projection.sign_mode.or(default).unwrap_or_else(|| {
             let (negative, positive) = projection
                 .synapses
                 .iter()
@@ -135,7 +139,7 @@ fn from_description(network: &Network, numbering: &Numbering) -> Vec<Connection>
         );
         for synapse in &projection.synapses {
             let w = expected_weight(synapse.weight, mode, projection.num_weight_bits);
-            if w != 0 {
+            if w != 0 || learns {
                 out.push((
                     sbase + synapse.pre,
                     tbase + synapse.post,

@@ -34,6 +34,8 @@ pub(crate) struct Counts {
     /// Built at the first modelled step.
     host_table: HostTable,
     spare: Vec<Counters>,
+    /// Learning's (synaptic updates, trace updates) of the last step, per core.
+    learning: Vec<(u64, u64)>,
 }
 
 /// Adds `times` spikes on `axon` of core `core` to `counts`; returns the
@@ -103,8 +105,11 @@ impl Counts {
         inputs: &[InputPort],
         fabric: &Fabric,
         model: Option<&mut Model>,
+        learning: &[(u64, u64)],
     ) {
         let _ = self.totals.take();
+        self.learning.clear();
+        self.learning.extend_from_slice(learning);
         if let Some(last) = self.last.take() {
             self.spare = last;
         }
@@ -125,6 +130,10 @@ impl Counts {
                     &self.host_table,
                 )),
             );
+            for (c, &(synapses, traces)) in counts.iter_mut().zip(learning) {
+                c.synaptic_updates = synapses;
+                c.trace_updates = traces;
+            }
             model.record(t, &mut counts, &self.messages, &self.host_messages);
             for (total, c) in self.counted.iter_mut().zip(&counts) {
                 total.hops_east_west += c.hops_east_west;
@@ -132,6 +141,10 @@ impl Counts {
                 total.chip_links += c.chip_links;
             }
             let _ = self.last.set(counts);
+        }
+        for (total, &(synapses, traces)) in self.counted.iter_mut().zip(learning) {
+            total.synaptic_updates += synapses;
+            total.trace_updates += traces;
         }
         for (total, core) in self.counted.iter_mut().zip(cores) {
             let (active, spikes) = core.last_counts();
@@ -151,6 +164,10 @@ impl Counts {
         self.last.get_or_init(|| {
             let mut counts = Vec::new();
             step_counts(&mut counts, cores, inputs, fabric, None);
+            for (c, &(synapses, traces)) in counts.iter_mut().zip(&self.learning) {
+                c.synaptic_updates = synapses;
+                c.trace_updates = traces;
+            }
             counts
         })
     }

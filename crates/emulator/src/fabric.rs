@@ -684,6 +684,12 @@ impl Fabric {
         self.parts.len()
     }
 
+    /// The neurons that spiked in the last step, numbered across cores in
+    /// core order.
+    pub(crate) fn neuron_spikes(&self) -> impl Iterator<Item = u32> + '_ {
+        self.spikes.iter().flatten().copied()
+    }
+
     /// Queues a host spike on `channel` of `port` for the coming step.
     pub(crate) fn push_host(&mut self, port: usize, channel: usize) {
         self.queued

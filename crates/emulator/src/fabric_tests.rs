@@ -64,6 +64,7 @@ fn random_program(rng: &mut Rng) -> Program {
                     [rng.below(3) as usize],
                 kind: [SynapseKind::Dense, SynapseKind::Sparse][rng.below(2) as usize],
                 max_delay: 62,
+                learning: None,
             })
             .collect();
         let mut synapses = Vec::new();
@@ -126,6 +127,7 @@ fn random_program(rng: &mut Rng) -> Program {
             synapses,
             routes,
             destinations,
+            learning: Vec::new(),
         });
         program.populations.push(PopulationMap {
             name: format!("core{c}"),

@@ -63,6 +63,7 @@ mod counts;
 mod fabric;
 #[cfg(test)]
 mod fabric_tests;
+mod learning;
 pub mod model;
 #[cfg(test)]
 mod model_tests;
@@ -77,7 +78,9 @@ use neurite_program::{InputPort, PopulationMap, Program, ValidationError};
 use crate::core::CoreState;
 use crate::counts::Counts;
 use crate::fabric::Fabric;
+pub use crate::learning::{LearnedSynapses, LearningCounts};
 pub use crate::model::{Counters, Model, ModelTotals};
+pub use neurite_learning::Trace;
 
 /// Why the emulator refused a request.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -104,6 +107,12 @@ pub enum EmulatorError {
     /// The Program does not route this population's spikes to the host.
     #[error("population '{population}' does not report its spikes to the host")]
     SpikesNotReported { population: String },
+    /// No learning projection has this name.
+    #[error("no learning projection '{projection}'")]
+    UnknownProjection { projection: String },
+    /// No neuromodulator has this index.
+    #[error("no neuromodulator {index} (the program has {count})")]
+    UnknownNeuromodulator { index: usize, count: usize },
     /// No core has this index.
     #[error("no core {core} (the program has {cores})")]
     UnknownCore { core: usize, cores: usize },
@@ -178,6 +187,11 @@ pub struct Emulator {
     /// The counters of the last step and since creation.
     counts: Counts,
     model: Option<Model>,
+    /// Learning, and the Program whose weights it changes (the fabric is
+    /// rebuilt from it after each epoch's end).
+    learning: Option<(learning::Learning, Box<Program>)>,
+    /// First neuron of each core, numbered across cores.
+    core_base: Vec<u32>,
 }
 
 impl Emulator {
@@ -200,6 +214,14 @@ impl Emulator {
             chip: chip.clone(),
             counts: Counts::new(program.cores.len(), &program.inputs),
             model: None,
+            learning: learning::Learning::new(program).map(|l| (l, Box::new(program.clone()))),
+            core_base: {
+                let mut base = vec![0u32];
+                for core in &program.cores {
+                    base.push(base[base.len() - 1] + core.neurons.len() as u32);
+                }
+                base
+            },
         })
     }
 
@@ -330,13 +352,123 @@ impl Emulator {
             queued.fill(false);
         }
         self.fabric.step(&mut self.cores, t, self.pool.as_ref());
+        self.learn();
+        let learning = self
+            .learning
+            .as_ref()
+            .map_or(&[][..], |(l, _)| l.step_counts());
         self.counts.after_step(
             t,
             &self.cores,
             &self.inputs,
             &self.fabric,
             self.model.as_mut(),
+            learning,
         );
+    }
+
+    /// Installs the weights of the last epoch's end, now that the spikes
+    /// they must not meet are delivered, then records this step's spikes in
+    /// the learning groups and ends their step.
+    fn learn(&mut self) {
+        let Some((learning, program)) = &mut self.learning else {
+            return;
+        };
+        if learning.pending {
+            let mut fabric = Fabric::new(program);
+            if self.fabric.parts() != 1 {
+                fabric = fabric.repartition(self.fabric.parts());
+            }
+            fabric.carry_over(&self.fabric);
+            self.fabric = fabric;
+            learning.pending = false;
+        }
+        let global: Vec<u32> = self.fabric.neuron_spikes().collect();
+        let mut neurons = Vec::with_capacity(global.len());
+        let mut axons = Vec::new();
+        for &s in &global {
+            let c = self.core_base.partition_point(|&b| b <= s) - 1;
+            let n = s - self.core_base[c];
+            neurons.push((c as u32, n));
+            let core = &program.cores[c];
+            for d in &core.destinations[core.routes[n as usize].range()] {
+                axons.push((d.core.0, d.axon.0));
+            }
+        }
+        for (port, channel) in self.fabric.host_spikes() {
+            for d in program.inputs[port].channel(channel) {
+                axons.push((d.core.0, d.axon.0));
+            }
+        }
+        learning.end_step(program, &neurons, &global, &axons);
+    }
+
+    /// Names of the projections whose synapses learn.
+    pub fn learning_projections(&self) -> Vec<String> {
+        self.learning
+            .as_ref()
+            .map_or_else(Vec::new, |(l, _)| l.projections())
+    }
+
+    /// The synapses of a learning projection as they are now: weights (on
+    /// the 8-bit scale), tags and delay variables.
+    pub fn learned(&self, projection: &str) -> Result<LearnedSynapses, EmulatorError> {
+        self.learning
+            .as_ref()
+            .and_then(|(l, _)| l.learned(projection))
+            .ok_or_else(|| EmulatorError::UnknownProjection {
+                projection: projection.to_string(),
+            })
+    }
+
+    /// A trace of a learning projection: x1 and x2 per pre neuron, y1, y2
+    /// and y3 per post neuron, as stored at the start of the current epoch.
+    pub fn trace(&self, projection: &str, trace: Trace) -> Result<Vec<i32>, EmulatorError> {
+        self.learning
+            .as_ref()
+            .and_then(|(l, _)| l.trace(projection, trace))
+            .ok_or_else(|| EmulatorError::UnknownProjection {
+                projection: projection.to_string(),
+            })
+    }
+
+    /// Index of the neuromodulator named `name`.
+    pub fn neuromodulator(&self, name: &str) -> Option<usize> {
+        self.learning
+            .as_ref()
+            .and_then(|(l, _)| l.neuromodulator(name))
+    }
+
+    /// Sets the value the host adds to neuromodulator `index` in the next
+    /// step (it then returns to 0 unless set again).
+    pub fn set_neuromodulator(&mut self, index: usize, value: i32) -> Result<(), EmulatorError> {
+        let count = self
+            .learning
+            .as_ref()
+            .map_or(0, |(l, _)| l.neuromodulators());
+        let set = match &mut self.learning {
+            Some((l, _)) => l.set_host_value(index, value),
+            None => false,
+        };
+        if set {
+            Ok(())
+        } else {
+            Err(EmulatorError::UnknownNeuromodulator { index, count })
+        }
+    }
+
+    /// The value neuromodulator `index` had in the last step.
+    pub fn neuromodulator_value(&self, index: usize) -> Option<i32> {
+        self.learning
+            .as_ref()
+            .and_then(|(l, _)| l.modulator_value(index))
+    }
+
+    /// What learning has done since creation.
+    pub fn learning_counts(&self) -> LearningCounts {
+        self.learning
+            .as_ref()
+            .map_or_else(LearningCounts::default, |(l, _)| l.counts)
     }
 
     /// The populations of the Program.

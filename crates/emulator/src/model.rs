@@ -51,6 +51,11 @@ pub struct Counters {
     pub hops_north_south: u64,
     /// Chip-to-chip links crossed.
     pub chip_links: u64,
+    /// Synaptic variables updated by learning (weights, delay variables and
+    /// tags; one per synapse and rule, per epoch).
+    pub synaptic_updates: u64,
+    /// Trace values worked out at learning epochs' ends.
+    pub trace_updates: u64,
 }
 
 impl std::ops::AddAssign for Counters {
@@ -66,6 +71,8 @@ impl std::ops::AddAssign for Counters {
         self.hops_east_west += o.hops_east_west;
         self.hops_north_south += o.hops_north_south;
         self.chip_links += o.chip_links;
+        self.synaptic_updates += o.synaptic_updates;
+        self.trace_updates += o.trace_updates;
     }
 }
 
@@ -74,7 +81,7 @@ impl std::ops::AddAssign for Counters {
 pub struct Energy {
     /// Neuron updates, active extras and spikes.
     pub neurons: f64,
-    /// Synaptic operations.
+    /// Synaptic operations, and learning's updates of synapses and traces.
     pub synapses: f64,
     /// Messages sent and received.
     pub messages: f64,
@@ -125,6 +132,8 @@ impl Energy {
                 e(dense, counts.synaptic_ops - other)
                     + e(sparse, counts.sparse_synaptic_ops)
                     + e(convolutional, counts.convolutional_synaptic_ops)
+                    + e(costs.synaptic_update, counts.synaptic_updates)
+                    + e(costs.trace_update, counts.trace_updates)
             },
             messages: e(costs.message_out, counts.messages_out)
                 + e(costs.message_in, counts.messages_in),
@@ -431,6 +440,12 @@ impl Model {
             *free = free.max(arrival) + message_in + synaptic;
         }
         let c = &self.costs;
+        // Learning runs at the epoch's end, after the step's deliveries.
+        let t = |cost: Cost, n: u64| cost.time_ns * n as f64;
+        for (k, counts) in counts.iter().enumerate() {
+            self.ready[k] += t(c.synaptic_update, counts.synaptic_updates)
+                + t(c.trace_update, counts.trace_updates);
+        }
         let mut total = Counters::default();
         let mut slowest = 0.0f64;
         for (k, counts) in counts.iter().enumerate() {

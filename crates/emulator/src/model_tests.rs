@@ -39,6 +39,7 @@ fn group() -> SynapseGroup {
         sign_mode: SignMode::Excitatory,
         kind: SynapseKind::Sparse,
         max_delay: 62,
+        learning: None,
     }
 }
 
@@ -69,6 +70,7 @@ fn sender_receiver(n: usize, from: u32, to: u32) -> Program {
                 axon: AxonId(k),
             })
             .collect(),
+        learning: Vec::new(),
     };
     let receiver = Core {
         location: to,
@@ -79,6 +81,7 @@ fn sender_receiver(n: usize, from: u32, to: u32) -> Program {
         synapses: (0..n).map(|_| synapse(0)).collect(),
         routes: vec![Run::default()],
         destinations: vec![],
+        learning: Vec::new(),
     };
     let mut program = Program::empty("loihi1");
     program.cores = vec![sender, receiver];
@@ -120,6 +123,8 @@ fn counts_hops_time_and_energy_of_one_message() {
             hops_east_west: 3,
             hops_north_south: 0,
             chip_links: 0,
+            synaptic_updates: 0,
+            trace_updates: 0,
         }
     );
     // Time: sender update 5.3 + 3.1 = 8.4; the message leaves at 8.4 + 2.1 =

@@ -32,6 +32,7 @@ fn program() -> Program {
                 sign_mode: SignMode::Excitatory,
                 kind: SynapseKind::Sparse,
                 max_delay: 62,
+                learning: None,
             },
             SynapseGroup {
                 weight_exp: 2,
@@ -39,6 +40,7 @@ fn program() -> Program {
                 sign_mode: SignMode::Excitatory,
                 kind: SynapseKind::Sparse,
                 max_delay: 62,
+                learning: None,
             },
         ],
         axons: vec![Run { start: 0, len: 3 }],
@@ -64,6 +66,7 @@ fn program() -> Program {
         ],
         routes: vec![Run::default(); 2],
         destinations: vec![],
+        learning: Vec::new(),
     };
     let address = |neuron| NeuronAddress {
         core: CoreId(0),
@@ -93,6 +96,7 @@ fn program() -> Program {
             },
         ],
         notes: Notes::default(),
+        neuromodulators: Vec::new(),
     }
 }
 

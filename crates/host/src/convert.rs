@@ -329,6 +329,14 @@ pub fn input_to_proto(frame: &InputFrame) -> v1::InputFrame {
                 }
             })
             .collect(),
+        neuromodulators: frame
+            .neuromodulators
+            .iter()
+            .map(|(name, value)| v1::Neuromodulation {
+                name: name.clone(),
+                value: *value,
+            })
+            .collect(),
     }
 }
 
@@ -349,6 +357,72 @@ pub fn input_from_proto(frame: v1::InputFrame) -> Result<InputFrame, BoardError>
         step: frame.step,
         sequence: frame.sequence,
         inputs,
+        neuromodulators: frame
+            .neuromodulators
+            .into_iter()
+            .map(|m| (m.name, m.value))
+            .collect(),
+    })
+}
+
+/// A learning projection's state to the wire.
+pub fn learned_to_proto(state: &crate::LearnedState) -> v1::LearnedState {
+    let column = |k: usize| -> Vec<i32> {
+        state
+            .synapses
+            .iter()
+            .map(|s| i32::from([s.2, s.3, s.4][k]))
+            .collect()
+    };
+    let [x1, x2, y1, y2, y3] = state.traces.clone();
+    v1::LearnedState {
+        n_pre: state.n_pre,
+        n_post: state.n_post,
+        pre: state.synapses.iter().map(|s| s.0).collect(),
+        post: state.synapses.iter().map(|s| s.1).collect(),
+        weights: column(0),
+        tags: column(1),
+        delays: column(2),
+        x1,
+        x2,
+        y1,
+        y2,
+        y3,
+    }
+}
+
+/// A learning projection's state from the wire, every length and value checked.
+pub fn learned_from_proto(state: v1::LearnedState) -> Result<crate::LearnedState, BoardError> {
+    let n = state.pre.len();
+    if [
+        state.post.len(),
+        state.weights.len(),
+        state.tags.len(),
+        state.delays.len(),
+    ]
+    .iter()
+    .any(|&len| len != n)
+    {
+        return Err(bad("learned state: synapse columns of different lengths"));
+    }
+    let narrow = |v: i32| {
+        i16::try_from(v).map_err(|_| bad(format!("learned state: value {v} out of range")))
+    };
+    let mut synapses = Vec::with_capacity(n);
+    for k in 0..n {
+        synapses.push((
+            state.pre[k],
+            state.post[k],
+            narrow(state.weights[k])?,
+            narrow(state.tags[k])?,
+            narrow(state.delays[k])?,
+        ));
+    }
+    Ok(crate::LearnedState {
+        n_pre: state.n_pre,
+        n_post: state.n_post,
+        synapses,
+        traces: [state.x1, state.x2, state.y1, state.y2, state.y3],
     })
 }
 
@@ -465,6 +539,8 @@ fn counts_to_proto(c: &Counters) -> v1::Counts {
         hops_east_west: c.hops_east_west,
         hops_north_south: c.hops_north_south,
         chip_links: c.chip_links,
+        synaptic_updates: c.synaptic_updates,
+        trace_updates: c.trace_updates,
     }
 }
 
@@ -482,6 +558,8 @@ fn counts_from_proto(c: Option<v1::Counts>) -> Counters {
         hops_east_west: c.hops_east_west,
         hops_north_south: c.hops_north_south,
         chip_links: c.chip_links,
+        synaptic_updates: c.synaptic_updates,
+        trace_updates: c.trace_updates,
     }
 }
 

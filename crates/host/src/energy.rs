@@ -289,6 +289,8 @@ impl EnergyReport {
                     "hops_east_west": t.counts.hops_east_west,
                     "hops_north_south": t.counts.hops_north_south,
                     "chip_links": t.counts.chip_links,
+                    "synaptic_updates": t.counts.synaptic_updates,
+                    "trace_updates": t.counts.trace_updates,
                 },
             })
         };

@@ -52,6 +52,7 @@ pub(crate) enum Command {
     Stop(Reply<Status>),
     Reset(Reply<Status>),
     GetState(StateTarget, Reply<Vec<i32>>),
+    Learned(String, Reply<crate::LearnedState>),
     SetState(StateTarget, Vec<i32>, Reply<()>),
     Stream {
         config: StreamConfig,
@@ -383,6 +384,12 @@ impl Engine {
             Command::GetState(target, reply) => {
                 let _ = reply.send(self.get_state(&target));
             }
+            Command::Learned(_, reply) if running => {
+                let _ = reply.send(Err(BoardError::FailedPrecondition(RUNNING.to_string())));
+            }
+            Command::Learned(projection, reply) => {
+                let _ = reply.send(self.learned(&projection));
+            }
             Command::SetState(_, _, reply) if running => {
                 let _ = reply.send(Err(BoardError::FailedPrecondition(RUNNING.to_string())));
             }
@@ -517,6 +524,26 @@ impl Engine {
             )
             .map_err(invalid)?;
         Ok(out)
+    }
+
+    fn learned(&self, projection: &str) -> Result<crate::LearnedState, BoardError> {
+        let loaded = self.loaded.as_ref().ok_or_else(no_program)?;
+        let emulator = &loaded.emulator;
+        let learned = emulator.learned(projection).map_err(invalid)?;
+        let trace = |t| emulator.trace(projection, t).map_err(invalid);
+        use neurite_emulator::Trace;
+        Ok(crate::LearnedState {
+            n_pre: learned.n_pre,
+            n_post: learned.n_post,
+            synapses: learned.synapses,
+            traces: [
+                trace(Trace::X1)?,
+                trace(Trace::X2)?,
+                trace(Trace::Y1)?,
+                trace(Trace::Y2)?,
+                trace(Trace::Y3)?,
+            ],
+        })
     }
 
     fn write_state(&mut self, target: &StateTarget, values: &[i32]) -> Result<(), BoardError> {
@@ -734,6 +761,18 @@ impl Engine {
                     frame.sequence, frame.step
                 ))
             })?;
+        }
+        for (name, value) in &frame.neuromodulators {
+            let index = loaded.emulator.neuromodulator(name).ok_or_else(|| {
+                BoardError::InvalidArgument(format!(
+                    "frame {} (step {}): no neuromodulator '{name}'",
+                    frame.sequence, frame.step
+                ))
+            })?;
+            loaded
+                .emulator
+                .set_neuromodulator(index, *value)
+                .map_err(invalid)?;
         }
         Ok(())
     }

@@ -323,6 +323,23 @@ pub struct InputFrame {
     pub sequence: u64,
     /// Per input port, the channels that spike.
     pub inputs: Vec<(String, Vec<u32>)>,
+    /// Values the host adds to neuromodulators at this step, by name.
+    pub neuromodulators: Vec<(String, i32)>,
+}
+
+/// A learning projection's synapses and traces, gathered from every core.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LearnedState {
+    /// Pre neurons of the projection.
+    pub n_pre: u32,
+    /// Post neurons of the projection.
+    pub n_post: u32,
+    /// Every synapse as (pre, post, weight, tag, delay variable), sorted by
+    /// (pre, post); weights on the 8-bit scale.
+    pub synapses: Vec<(u32, u32, i16, i16, i16)>,
+    /// x1, x2 (per pre neuron), y1, y2, y3 (per post neuron), as stored at
+    /// the start of the current epoch.
+    pub traces: [Vec<i32>; 5],
 }
 
 /// Output spikes of one step.
@@ -581,6 +598,9 @@ pub trait Board {
     async fn reset(&self) -> Result<Status, BoardError>;
     /// Reads a variable (not while running).
     async fn get_state(&self, target: &StateTarget) -> Result<Vec<i32>, BoardError>;
+    /// The synapses and traces of a learning projection (refused while
+    /// running, like state access).
+    async fn learned(&self, projection: &str) -> Result<LearnedState, BoardError>;
     /// Writes a variable (not while running).
     async fn set_state(&self, target: &StateTarget, values: &[i32]) -> Result<(), BoardError>;
     /// Runs with live spikes.

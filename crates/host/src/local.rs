@@ -124,6 +124,11 @@ impl Board for LocalBoard {
         self.call(|reply| Command::GetState(target, reply)).await
     }
 
+    async fn learned(&self, projection: &str) -> Result<crate::LearnedState, BoardError> {
+        let projection = projection.to_string();
+        self.call(|reply| Command::Learned(projection, reply)).await
+    }
+
     async fn set_state(&self, target: &StateTarget, values: &[i32]) -> Result<(), BoardError> {
         let target = target.clone();
         let values = values.to_vec();

@@ -206,6 +206,17 @@ impl Board for RemoteBoard {
         Ok(values.into_inner().values)
     }
 
+    async fn learned(&self, projection: &str) -> Result<crate::LearnedState, BoardError> {
+        let state = self
+            .client
+            .clone()
+            .get_learned(v1::GetLearnedRequest {
+                projection: projection.to_string(),
+            })
+            .await?;
+        crate::convert::learned_from_proto(state.into_inner())
+    }
+
     async fn set_state(&self, target: &StateTarget, values: &[i32]) -> Result<(), BoardError> {
         self.client
             .clone()

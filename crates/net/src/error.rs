@@ -28,6 +28,13 @@ pub enum ErrorKind {
     /// An item of the description breaks a rule.
     #[error("{item}: {reason}")]
     Invalid { item: Item, reason: String },
+    /// A projection's learning rule is refused by the learning engine: the
+    /// error names the rule, the offending term and the reason.
+    #[error("{item}: learning: {error}")]
+    Learning {
+        item: Item,
+        error: Box<neurite_learning::LearningError>,
+    },
 }
 
 /// The part of a description an error is about.
@@ -47,6 +54,8 @@ pub enum Item {
     Input { index: usize, population: String },
     /// A `[[probes]]` entry, by position and population.
     Probe { index: usize, population: String },
+    /// A `[[neuromodulators]]` entry, by position and name.
+    Neuromodulator { index: usize, name: String },
 }
 
 impl fmt::Display for Item {
@@ -62,6 +71,9 @@ impl fmt::Display for Item {
             }
             Item::Probe { index, population } => {
                 write!(f, "probe #{index} (population '{population}')")
+            }
+            Item::Neuromodulator { index, name } => {
+                write!(f, "neuromodulator #{index} ('{name}')")
             }
         }
     }

@@ -75,6 +75,7 @@
 mod error;
 mod expand;
 mod inputs;
+mod learning;
 mod npy;
 mod raw;
 mod validate;
@@ -83,6 +84,8 @@ use std::path::Path;
 
 pub use error::{ErrorKind, Item, NetError};
 pub use inputs::InputStream;
+pub use learning::{Learning, LearningRuleKind, Neuromodulator};
+pub use neurite_learning;
 
 /// A validated network description. Every value is in range and every
 /// reference resolved; per-neuron parameters are expanded to one per neuron.
@@ -105,6 +108,8 @@ pub struct Network {
     pub inputs: Vec<Input>,
     /// Recorded variables, at most one entry per population.
     pub probes: Vec<Probe>,
+    /// Third factors of learning rules.
+    pub neuromodulators: Vec<Neuromodulator>,
 }
 
 /// A population of identical-model neurons.
@@ -241,6 +246,10 @@ pub struct Projection {
     pub sign_mode: Option<SignMode>,
     /// How the connectivity was written: a full matrix or a list of synapses.
     pub kind: ConnectivityKind,
+    /// The learning rule, when the projection's synapses learn. A learning
+    /// projection keeps every synapse written, zero weights of a dense
+    /// matrix included (they may grow).
+    pub learning: Option<Learning>,
 }
 
 /// How a projection's connectivity was written; chips and their energy

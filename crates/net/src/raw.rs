@@ -23,6 +23,8 @@ pub(crate) struct RawNetwork {
     pub(crate) inputs: Vec<RawInput>,
     #[serde(default)]
     pub(crate) probes: Vec<RawProbe>,
+    #[serde(default)]
+    pub(crate) neuromodulators: Vec<crate::learning::RawNeuromodulator>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -65,6 +67,7 @@ pub(crate) struct RawProjection {
     pub(crate) num_weight_bits: Option<i64>,
     pub(crate) sign_mode: Option<String>,
     pub(crate) delay: Option<i64>,
+    pub(crate) learning: Option<crate::learning::RawLearning>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -123,6 +123,65 @@ pub(crate) fn validate(
             .ok_or_else(|| ctx.err(item, format!("unknown {role} population '{name}'")))
     };
 
+    let mut neuromodulators: Vec<crate::Neuromodulator> = Vec::new();
+    for (index, raw_mod) in raw.neuromodulators.into_iter().enumerate() {
+        let item = Item::Neuromodulator {
+            index,
+            name: raw_mod.name.clone(),
+        };
+        if raw_mod.name.is_empty() || neuromodulators.iter().any(|m| m.name == raw_mod.name) {
+            return Err(ctx.err(&item, "needs a name of its own"));
+        }
+        let (population, weights) = match (&raw_mod.population, raw_mod.weight) {
+            (None, None) => (None, Vec::new()),
+            (None, Some(_)) => {
+                return Err(ctx.err(
+                    &item,
+                    "gives a weight but no population whose spikes it weighs",
+                ));
+            }
+            (Some(name), weight) => {
+                let p = lookup(&item, "neuromodulating", name)?;
+                if matches!(populations[p].model, Model::Input) {
+                    return Err(ctx.err(
+                        &item,
+                        format!("'{name}' is an input population; stream the neuromodulator's values from the host instead"),
+                    ));
+                }
+                let size = populations[p].size as usize;
+                let values = match weight.unwrap_or(PerNeuron::Scalar(1)) {
+                    PerNeuron::Scalar(w) => vec![w; size],
+                    PerNeuron::Array(ws) if ws.len() == size => ws,
+                    PerNeuron::Array(ws) => {
+                        return Err(ctx.err(
+                            &item,
+                            format!(
+                                "weight has {} values for {size} neurons of '{name}'",
+                                ws.len()
+                            ),
+                        ));
+                    }
+                };
+                let mut weights = Vec::with_capacity(size);
+                for (i, w) in values.into_iter().enumerate() {
+                    if !in_range(w, -32768, 32767) {
+                        return Err(ctx.err(
+                            &item,
+                            format!("weight[{i}] = {w} out of range -32768..32767"),
+                        ));
+                    }
+                    weights.push(w as i16);
+                }
+                (Some(p), weights)
+            }
+        };
+        neuromodulators.push(crate::Neuromodulator {
+            name: raw_mod.name,
+            population,
+            weights,
+        });
+    }
+
     let mut projections = Vec::with_capacity(raw.projections.len());
     let mut synapse_budget = MAX_SYNAPSES;
     for (index, raw_proj) in raw.projections.into_iter().enumerate() {
@@ -147,11 +206,26 @@ pub(crate) fn validate(
             &item,
             raw_proj,
             &populations,
+            &neuromodulators,
             from,
             to,
             synapse_budget,
         )?;
         synapse_budget -= projection.synapses.len() as u64;
+        // Learning projections are addressed by name (weights, traces).
+        if projection.learning.is_some()
+            && projections
+                .iter()
+                .any(|p: &Projection| p.learning.is_some() && p.name == projection.name)
+        {
+            return Err(ctx.err(
+                &item,
+                format!(
+                    "learns under the name '{}' of another learning projection; give it a name of its own",
+                    projection.name
+                ),
+            ));
+        }
         projections.push(projection);
     }
 
@@ -230,6 +304,7 @@ pub(crate) fn validate(
         projections,
         inputs: inputs_out,
         probes,
+        neuromodulators,
     })
 }
 
@@ -733,11 +808,13 @@ impl Collected {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn projection(
     ctx: &Ctx<'_>,
     item: &Item,
-    raw: RawProjection,
+    mut raw: RawProjection,
     populations: &[Population],
+    neuromodulators: &[crate::Neuromodulator],
     from: usize,
     to: usize,
     synapse_budget: u64,
@@ -746,6 +823,35 @@ fn projection(
     let n_to = populations[to].size;
     let target = &populations[to];
     let physical = target.is_physical();
+    let learning = match raw.learning.take() {
+        None => None,
+        Some(_) if physical => {
+            return Err(ctx.err(
+                item,
+                format!(
+                    "learns, but '{}' is in physical units: learning projections take integer weights onto a population in hardware units",
+                    target.name
+                ),
+            ));
+        }
+        Some(l) => Some(
+            crate::learning::learning(l, |name| {
+                neuromodulators.iter().position(|m| m.name == name)
+            })
+            .map_err(|refusal| match refusal {
+                crate::learning::Refusal::Reason(reason) => {
+                    ctx.err(item, format!("learning: {reason}"))
+                }
+                crate::learning::Refusal::Engine(error) => NetError {
+                    file: ctx.file.to_string(),
+                    kind: ErrorKind::Learning {
+                        item: item.clone(),
+                        error: Box::new(error),
+                    },
+                },
+            })?,
+        ),
+    };
     let weight_exp = match raw.weight_exp {
         Some(_) if physical => {
             return Err(ctx.err(
@@ -846,8 +952,9 @@ fn projection(
             for pre in 0..n_from as usize {
                 let at = || format!("{label}[{post}][{pre}]: ");
                 let w = weight(ctx, item, &at, rows.get(post, pre), target)?;
-                // A zero entry of a dense matrix is the absence of a synapse.
-                if !w.is_zero() {
+                // A zero entry of a dense matrix is the absence of a synapse,
+                // unless it learns.
+                if !w.is_zero() || learning.is_some() {
                     collected.push(pre as u32, post as u32, w, default_delay);
                 }
             }
@@ -976,6 +1083,9 @@ fn projection(
         ));
     }
     let (synapses, float_weights) = collected.float_weights(physical);
+    if learning.is_some() {
+        check_learning_synapses(ctx, item, &synapses, sign_mode)?;
+    }
 
     Ok(Projection {
         name: raw
@@ -989,7 +1099,46 @@ fn projection(
         num_weight_bits,
         sign_mode,
         kind,
+        learning,
     })
+}
+
+/// A learning projection's weights are held at full resolution in the range
+/// a learned weight takes (Lava's learning `Dense` would use a weight beyond
+/// it until the first update clips it; Neurite refuses it instead), and its
+/// synapses have no delay (Lava's learning `Dense` has none).
+fn check_learning_synapses(
+    ctx: &Ctx<'_>,
+    item: &Item,
+    synapses: &[Synapse],
+    sign_mode: Option<SignMode>,
+) -> Result<(), NetError> {
+    let (lo, hi) = match sign_mode.unwrap_or(SignMode::Mixed) {
+        SignMode::Mixed => (-256, 255),
+        SignMode::Excitatory => (0, 255),
+        SignMode::Inhibitory => (-255, 0),
+    };
+    for s in synapses {
+        if !(lo..=hi).contains(&s.weight) {
+            return Err(ctx.err(
+                item,
+                format!(
+                    "learning: weight {} of synapse pre {} -> post {} outside {lo}..={hi}, the range of a learned weight in this sign mode",
+                    s.weight, s.pre, s.post
+                ),
+            ));
+        }
+        if s.delay != 0 {
+            return Err(ctx.err(
+                item,
+                format!(
+                    "learning: synapse pre {} -> post {} has delay {}; learning synapses have no delay",
+                    s.pre, s.post, s.delay
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn too_many_synapses(ctx: &Ctx<'_>, item: &Item, count: u64) -> NetError {

@@ -254,6 +254,7 @@ impl Lowering<'_> {
             projections: Vec::new(),
             inputs: Vec::new(),
             probes: Vec::new(),
+            neuromodulators: Vec::new(),
         };
         let mut infos = Vec::new();
         // Populations, in node order: top-level inputs and neurons.
@@ -431,6 +432,7 @@ impl Lowering<'_> {
                         num_weight_bits: 8,
                         sign_mode: None,
                         kind,
+                        learning: None,
                     });
                 }
             }
@@ -1316,6 +1318,7 @@ fn relay(
             num_weight_bits: 8,
             sign_mode: None,
             kind: ConnectivityKind::Sparse,
+            learning: None,
         });
         chain.push(p);
     }

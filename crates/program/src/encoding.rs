@@ -15,8 +15,9 @@
 //! can read this version, and which chip it targets, before the body is read.
 //!
 //! Versions: 3 is the first released form; 4 adds the reset of each neuron
-//! profile. A version-3 body is still read, its profiles resetting to zero
-//! (the only reset version 3 had).
+//! profile; 5 adds learning groups and neuromodulators. Version-3 and -4
+//! bodies are still read (version-3 profiles resetting to zero, the only
+//! reset version 3 had), with no learning.
 
 use serde::Deserialize;
 
@@ -26,7 +27,7 @@ use crate::{Program, ValidationError};
 pub const MAGIC: [u8; 8] = *b"NRTPROG\0";
 
 /// Version of the encoding written by this crate.
-pub const FORMAT_VERSION: u32 = 4;
+pub const FORMAT_VERSION: u32 = 5;
 
 /// Oldest version this crate reads.
 pub const OLDEST_READABLE_VERSION: u32 = 3;
@@ -184,12 +185,14 @@ impl Program {
             return Err(DecodeError::ChecksumMismatch { expected, actual });
         }
         let malformed = |e: postcard::Error| DecodeError::Malformed(e.to_string());
-        let program: Program = if header.version == 3 {
-            postcard::from_bytes::<v3::Program>(body)
+        let program: Program = match header.version {
+            3 => postcard::from_bytes::<old::Program<old::ProfileV3>>(body)
                 .map_err(malformed)?
-                .into()
-        } else {
-            postcard::from_bytes(body).map_err(malformed)?
+                .into(),
+            4 => postcard::from_bytes::<old::Program<crate::NeuronProfile>>(body)
+                .map_err(malformed)?
+                .into(),
+            _ => postcard::from_bytes(body).map_err(malformed)?,
         };
         if program.chip != header.chip {
             return Err(DecodeError::Malformed(format!(
@@ -202,28 +205,29 @@ impl Program {
     }
 }
 
-/// The body of a version-3 Program: the same tables, with neuron profiles
-/// that have no reset field. Read only; every profile resets to zero.
-mod v3 {
+/// The bodies of versions 3 and 4: the same tables without learning groups
+/// or neuromodulators, and for version 3 neuron profiles without a reset.
+/// Read only; version-3 profiles reset to zero, the only reset it had.
+mod old {
     use super::Deserialize;
     use crate::{
-        AxonAddress, InputPort, NeuronModel, Neurons, Notes, PopulationMap, Reset, Run, Synapse,
-        SynapseGroup,
+        AxonAddress, InputPort, NeuronModel, Neurons, Notes, PopulationMap, Reset, Run, SignMode,
+        Synapse, SynapseKind,
     };
 
     #[derive(Deserialize)]
-    pub(super) struct Program {
+    pub(super) struct Program<P> {
         chip: String,
-        cores: Vec<Core>,
+        cores: Vec<Core<P>>,
         inputs: Vec<InputPort>,
         populations: Vec<PopulationMap>,
         notes: Notes,
     }
 
     #[derive(Deserialize)]
-    struct Core {
+    struct Core<P> {
         location: u32,
-        profiles: Vec<NeuronProfile>,
+        profiles: Vec<P>,
         neurons: Neurons,
         groups: Vec<SynapseGroup>,
         axons: Vec<Run>,
@@ -233,7 +237,17 @@ mod v3 {
     }
 
     #[derive(Deserialize)]
-    struct NeuronProfile {
+    struct SynapseGroup {
+        weight_exp: i8,
+        num_weight_bits: u8,
+        sign_mode: SignMode,
+        kind: SynapseKind,
+        max_delay: u8,
+    }
+
+    /// A version-3 neuron profile.
+    #[derive(Deserialize)]
+    pub(super) struct ProfileV3 {
         model: NeuronModel,
         du: u16,
         dv: u16,
@@ -241,8 +255,31 @@ mod v3 {
         refractory: u8,
     }
 
-    impl From<Program> for crate::Program {
-        fn from(p: Program) -> Self {
+    pub(super) trait Profile {
+        fn current(self) -> crate::NeuronProfile;
+    }
+
+    impl Profile for ProfileV3 {
+        fn current(self) -> crate::NeuronProfile {
+            crate::NeuronProfile {
+                model: self.model,
+                du: self.du,
+                dv: self.dv,
+                vth: self.vth,
+                refractory: self.refractory,
+                reset: Reset::Zero,
+            }
+        }
+    }
+
+    impl Profile for crate::NeuronProfile {
+        fn current(self) -> crate::NeuronProfile {
+            self
+        }
+    }
+
+    impl<P: Profile> From<Program<P>> for crate::Program {
+        fn from(p: Program<P>) -> Self {
             crate::Program {
                 chip: p.chip,
                 cores: p
@@ -250,28 +287,30 @@ mod v3 {
                     .into_iter()
                     .map(|c| crate::Core {
                         location: c.location,
-                        profiles: c
-                            .profiles
+                        profiles: c.profiles.into_iter().map(Profile::current).collect(),
+                        neurons: c.neurons,
+                        groups: c
+                            .groups
                             .into_iter()
-                            .map(|q| crate::NeuronProfile {
-                                model: q.model,
-                                du: q.du,
-                                dv: q.dv,
-                                vth: q.vth,
-                                refractory: q.refractory,
-                                reset: Reset::Zero,
+                            .map(|g| crate::SynapseGroup {
+                                weight_exp: g.weight_exp,
+                                num_weight_bits: g.num_weight_bits,
+                                sign_mode: g.sign_mode,
+                                kind: g.kind,
+                                max_delay: g.max_delay,
+                                learning: None,
                             })
                             .collect(),
-                        neurons: c.neurons,
-                        groups: c.groups,
                         axons: c.axons,
                         synapses: c.synapses,
                         routes: c.routes,
                         destinations: c.destinations,
+                        learning: Vec::new(),
                     })
                     .collect(),
                 inputs: p.inputs,
                 populations: p.populations,
+                neuromodulators: Vec::new(),
                 notes: p.notes,
             }
         }

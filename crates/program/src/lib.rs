@@ -24,6 +24,7 @@
 //! ```
 
 mod encoding;
+mod learning;
 #[cfg(test)]
 mod tests;
 mod text;
@@ -31,6 +32,7 @@ mod usage;
 mod validate;
 
 pub use encoding::{DecodeError, FORMAT_VERSION, Header, MAGIC, OLDEST_READABLE_VERSION, crc32};
+pub use learning::{LearningGroup, LearningRule, Neuromodulator, TraceBits};
 pub use usage::CoreUsage;
 pub use validate::{CHIP_NAME_MAX, ValidationError};
 
@@ -92,6 +94,9 @@ pub struct Program {
     pub inputs: Vec<InputPort>,
     /// Named neuron populations, for spike reports and state access.
     pub populations: Vec<PopulationMap>,
+    /// Neuromodulators: third factors of learning rules, set by the host or
+    /// from spikes each step.
+    pub neuromodulators: Vec<Neuromodulator>,
     /// What produced the Program, for people: the network's name and the
     /// compiler's report. Boards ignore it.
     pub notes: Notes,
@@ -126,6 +131,8 @@ pub struct Core {
     pub routes: Vec<Run>,
     /// Routing table entries.
     pub destinations: Vec<AxonAddress>,
+    /// Learning synapse groups.
+    pub learning: Vec<LearningGroup>,
 }
 
 /// Neuron model of a profile. Only Loihi's current-based LIF for now.
@@ -247,12 +254,21 @@ pub struct SynapseGroup {
     pub kind: SynapseKind,
     /// Longest delay the group's delay field holds (its width in memory).
     pub max_delay: u8,
+    /// The learning group (index into [`Core::learning`]) when the group's
+    /// synapses learn. Their weights are then held on the 8-bit scale at
+    /// full resolution (a learned weight may take any value of its sign
+    /// mode's range, odd ones included), not as mantissas.
+    pub learning: Option<u16>,
 }
 
 impl SynapseGroup {
-    /// The 8-bit-scale weight a mantissa stands for: `mantissa << weight_shift`.
+    /// The 8-bit-scale weight a synapse entry stands for: `mantissa <<
+    /// weight_shift`, or the weight itself in a learning group.
     pub fn weight_of(&self, mantissa: i16) -> i32 {
-        i32::from(mantissa) << self.sign_mode.weight_shift(self.num_weight_bits)
+        match self.learning {
+            Some(_) => i32::from(mantissa),
+            None => i32::from(mantissa) << self.sign_mode.weight_shift(self.num_weight_bits),
+        }
     }
 }
 
@@ -346,6 +362,7 @@ impl Program {
             cores: Vec::new(),
             inputs: Vec::new(),
             populations: Vec::new(),
+            neuromodulators: Vec::new(),
             notes: Notes::default(),
         }
     }

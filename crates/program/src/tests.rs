@@ -20,6 +20,7 @@ fn sample() -> Program {
         sign_mode: SignMode::Mixed,
         kind: SynapseKind::Dense,
         max_delay: 62,
+        learning: None,
     };
     let core0 = Core {
         location: 0,
@@ -52,6 +53,7 @@ fn sample() -> Program {
             core: CoreId(1),
             axon: AxonId(0),
         }],
+        learning: Vec::new(),
     };
     let core1 = Core {
         location: 5,
@@ -73,6 +75,7 @@ fn sample() -> Program {
         }],
         routes: vec![Run { start: 0, len: 0 }],
         destinations: vec![],
+        learning: Vec::new(),
     };
     Program {
         chip: "loihi2".to_string(),
@@ -103,6 +106,7 @@ fn sample() -> Program {
             network: "sample".to_string(),
             report: String::new(),
         },
+        neuromodulators: Vec::new(),
     }
 }
 
@@ -173,7 +177,7 @@ fn wrong_version_is_refused_before_the_body() {
     );
     assert_eq!(
         err.to_string(),
-        "program format version 7 is not supported (this build reads versions 3 to 4)"
+        "program format version 7 is not supported (this build reads versions 3 to 5)"
     );
     bytes[8..12].copy_from_slice(&2u32.to_le_bytes());
     assert!(matches!(
@@ -418,4 +422,94 @@ fn text_form_lists_every_table() {
             "missing '{line}' in\n{text}"
         );
     }
+}
+
+/// A version-4 body: the tables of version 5 without learning groups or
+/// neuromodulators, written field by field as the version-4 encoder did.
+mod v4 {
+    use serde::Serialize;
+
+    use crate::{
+        AxonAddress, InputPort, NeuronProfile, Neurons, Notes, PopulationMap, Run, SignMode,
+        Synapse, SynapseKind,
+    };
+
+    #[derive(Serialize)]
+    pub(super) struct Program<'a> {
+        chip: &'a str,
+        cores: Vec<Core<'a>>,
+        inputs: &'a [InputPort],
+        populations: &'a [PopulationMap],
+        notes: &'a Notes,
+    }
+
+    #[derive(Serialize)]
+    struct Core<'a> {
+        location: u32,
+        profiles: &'a [NeuronProfile],
+        neurons: &'a Neurons,
+        groups: Vec<SynapseGroup>,
+        axons: &'a [Run],
+        synapses: &'a [Synapse],
+        routes: &'a [Run],
+        destinations: &'a [AxonAddress],
+    }
+
+    #[derive(Serialize)]
+    struct SynapseGroup {
+        weight_exp: i8,
+        num_weight_bits: u8,
+        sign_mode: SignMode,
+        kind: SynapseKind,
+        max_delay: u8,
+    }
+
+    pub(super) fn of(p: &crate::Program) -> Program<'_> {
+        Program {
+            chip: &p.chip,
+            cores: p
+                .cores
+                .iter()
+                .map(|c| Core {
+                    location: c.location,
+                    profiles: &c.profiles,
+                    neurons: &c.neurons,
+                    groups: c
+                        .groups
+                        .iter()
+                        .map(|g| SynapseGroup {
+                            weight_exp: g.weight_exp,
+                            num_weight_bits: g.num_weight_bits,
+                            sign_mode: g.sign_mode,
+                            kind: g.kind,
+                            max_delay: g.max_delay,
+                        })
+                        .collect(),
+                    axons: &c.axons,
+                    synapses: &c.synapses,
+                    routes: &c.routes,
+                    destinations: &c.destinations,
+                })
+                .collect(),
+            inputs: &p.inputs,
+            populations: &p.populations,
+            notes: &p.notes,
+        }
+    }
+}
+
+#[test]
+fn version_4_programs_decode_without_learning() {
+    let program = sample();
+    let body = postcard::to_allocvec(&v4::of(&program)).expect("serialises");
+    let mut bytes = Vec::new();
+    bytes.extend_from_slice(&MAGIC);
+    bytes.extend_from_slice(&4u32.to_le_bytes());
+    bytes.extend_from_slice(&(program.chip.len() as u16).to_le_bytes());
+    bytes.extend_from_slice(program.chip.as_bytes());
+    bytes.extend_from_slice(&(body.len() as u64).to_le_bytes());
+    bytes.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
+    bytes.extend_from_slice(&body);
+    assert_eq!(Program::peek_header(&bytes).expect("header").version, 4);
+    assert_eq!(Program::decode(&bytes), Ok(program));
 }

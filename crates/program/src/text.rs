@@ -58,8 +58,41 @@ impl Program {
                 };
                 writeln!(
                     out,
-                    "  group {i}: weight_exp {} bits {} {mode} {:?} max_delay {}",
-                    g.weight_exp, g.num_weight_bits, g.kind, g.max_delay
+                    "  group {i}: weight_exp {} bits {} {mode} {:?} max_delay {}{}",
+                    g.weight_exp,
+                    g.num_weight_bits,
+                    g.kind,
+                    g.max_delay,
+                    g.learning
+                        .map_or(String::new(), |l| format!(" learning {l}"))
+                )?;
+            }
+            for (i, lg) in core.learning.iter().enumerate() {
+                let rule = &lg.rule;
+                write!(
+                    out,
+                    "  learning {i}: projection '{}' group {} epoch {} seed {}",
+                    lg.projection, lg.group.0, rule.t_epoch, rule.rng_seed
+                )?;
+                for (name, text) in ["dw", "dd", "dt"].iter().zip(&rule.rules) {
+                    if let Some(text) = text {
+                        write!(out, " {name} = {text};")?;
+                    }
+                }
+                for (name, t) in ["x1", "x2", "y1", "y2", "y3"].iter().zip(&rule.traces) {
+                    let (impulse, tau, _) = t.values();
+                    write!(out, " {name} {impulse}/{tau}")?;
+                }
+                if let Some(m) = lg.neuromodulator {
+                    write!(out, " neuromodulator {m}")?;
+                }
+                writeln!(
+                    out,
+                    " pre {} of {} post {} of {}",
+                    lg.pre.len(),
+                    lg.n_pre,
+                    lg.post.len(),
+                    lg.n_post
                 )?;
             }
             for (a, run) in core.axons.iter().enumerate() {
@@ -103,6 +136,13 @@ impl Program {
                 }
                 writeln!(out)?;
             }
+        }
+        for modulator in &self.neuromodulators {
+            write!(out, "neuromodulator '{}':", modulator.name)?;
+            for (a, w) in &modulator.sources {
+                write!(out, " c{}.n{}*{w}", a.core.0, a.neuron.0)?;
+            }
+            writeln!(out)?;
         }
         for population in &self.populations {
             write!(

@@ -54,6 +54,22 @@ impl Core {
                 start = end;
             }
         }
+        for lg in &self.learning {
+            let synapses = lg.tags.len() as u64;
+            let products = lg.rule.profile().map_or(0, |p| {
+                neurite_learning::Target::ALL
+                    .iter()
+                    .filter_map(|&t| p.rule(t))
+                    .map(|r| r.products().len() as u64)
+                    .sum()
+            });
+            bits = bits.saturating_add(memory.learning_bits(
+                synapses,
+                lg.pre.len() as u64,
+                lg.post.len() as u64,
+                products,
+            ));
+        }
         CoreUsage {
             neurons: self.neurons.len() as u64,
             input_axons: self.axons.len() as u64,

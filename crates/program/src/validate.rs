@@ -64,6 +64,9 @@ pub enum ValidationError {
     /// A host input port is malformed.
     #[error("input port '{port}': {reason}")]
     BadInputPort { port: String, reason: String },
+    /// A neuromodulator is malformed.
+    #[error("neuromodulator '{name}': {reason}")]
+    BadNeuromodulator { name: String, reason: String },
     /// A population map is malformed.
     #[error("population '{population}': {reason}")]
     BadPopulation { population: String, reason: String },
@@ -97,6 +100,20 @@ impl Program {
             for (i, address) in port.axons.iter().enumerate() {
                 check_axon_address(self, *address)
                     .map_err(|reason| bad(format!("axons[{i}]: {reason}")))?;
+            }
+        }
+        let mut names = HashSet::new();
+        for modulator in &self.neuromodulators {
+            let bad = |reason: String| ValidationError::BadNeuromodulator {
+                name: modulator.name.clone(),
+                reason,
+            };
+            if !names.insert(modulator.name.as_str()) {
+                return Err(bad("name is used twice".to_string()));
+            }
+            for (i, (address, _)) in modulator.sources.iter().enumerate() {
+                check_neuron_address(self, *address)
+                    .map_err(|reason| bad(format!("source {i}: {reason}")))?;
             }
         }
         let mut names = HashSet::new();
@@ -425,7 +442,10 @@ fn check_core(program: &Program, core_index: u32, core: &Core) -> Result<(), Val
                 ),
             ));
         };
-        let (lo, hi) = group.sign_mode.mantissa_range(group.num_weight_bits);
+        let (lo, hi) = match group.learning {
+            Some(_) => learned_range(group.sign_mode),
+            None => group.sign_mode.mantissa_range(group.num_weight_bits),
+        };
         let w = i32::from(synapse.weight);
         if w < lo || w > hi {
             return Err(bad(
@@ -463,6 +483,136 @@ fn check_core(program: &Program, core_index: u32, core: &Core) -> Result<(), Val
     }
     for (i, destination) in core.destinations.iter().enumerate() {
         check_axon_address(program, *destination).map_err(|r| bad("destinations", i, r))?;
+    }
+    check_learning(program, core).map_err(|(i, r)| bad("learning", i, r))?;
+    Ok(())
+}
+
+/// The range of a learned weight (8-bit scale, full resolution).
+pub(crate) fn learned_range(mode: crate::SignMode) -> (i32, i32) {
+    match mode {
+        crate::SignMode::Mixed => (-256, 255),
+        crate::SignMode::Excitatory => (0, 255),
+        crate::SignMode::Inhibitory => (-255, 0),
+    }
+}
+
+/// Checks the learning groups of a core; the error names the group.
+fn check_learning(program: &Program, core: &Core) -> Result<(), (usize, String)> {
+    for (g, group) in core.groups.iter().enumerate() {
+        if let Some(l) = group.learning {
+            let points_back = core
+                .learning
+                .get(usize::from(l))
+                .is_some_and(|lg| usize::from(lg.group.0) == g);
+            if !points_back {
+                return Err((
+                    usize::from(l),
+                    format!(
+                        "synapse group {g} names learning group {l}, which does not name it back"
+                    ),
+                ));
+            }
+        }
+    }
+    for (i, lg) in core.learning.iter().enumerate() {
+        let fail = |reason: String| Err((i, format!("projection '{}': {reason}", lg.projection)));
+        let named = core
+            .groups
+            .get(usize::from(lg.group.0))
+            .is_some_and(|g| g.learning == Some(i as u16));
+        if !named {
+            return fail(format!(
+                "synapse group {} does not name this learning group",
+                lg.group.0
+            ));
+        }
+        if let Err(e) = lg.rule.profile() {
+            return fail(e.to_string());
+        }
+        if let Err(e) = lg.rule.post_neuron_trace() {
+            return fail(e.to_string());
+        }
+        if let Some(m) = lg.neuromodulator
+            && m as usize >= program.neuromodulators.len()
+        {
+            return fail(format!(
+                "neuromodulator {m} does not exist ({} neuromodulators)",
+                program.neuromodulators.len()
+            ));
+        }
+        let mut pre_of = vec![None; core.axons.len()];
+        for &(axon, pre) in &lg.pre {
+            let Some(slot) = pre_of.get_mut(axon.0 as usize) else {
+                return fail(format!(
+                    "axon {} does not exist ({} axons)",
+                    axon.0,
+                    core.axons.len()
+                ));
+            };
+            if pre >= lg.n_pre {
+                return fail(format!("pre neuron {pre} of {}", lg.n_pre));
+            }
+            if slot.replace(pre).is_some() {
+                return fail(format!("axon {} is listed twice", axon.0));
+            }
+        }
+        let mut post_of = vec![None; core.neurons.len()];
+        for &(neuron, post) in &lg.post {
+            let Some(slot) = post_of.get_mut(neuron.0 as usize) else {
+                return fail(format!(
+                    "neuron {} does not exist ({} neurons)",
+                    neuron.0,
+                    core.neurons.len()
+                ));
+            };
+            if post >= lg.n_post {
+                return fail(format!("post neuron {post} of {}", lg.n_post));
+            }
+            if slot.replace(post).is_some() {
+                return fail(format!("neuron {} is listed twice", neuron.0));
+            }
+        }
+        let mut count = 0usize;
+        for (a, run) in core.axons.iter().enumerate() {
+            for s in core.synapses.get(run.range()).unwrap_or(&[]) {
+                if s.group != lg.group {
+                    continue;
+                }
+                count += 1;
+                if pre_of[a].is_none() {
+                    return fail(format!(
+                        "axon {a} holds synapses of the group but has no pre neuron"
+                    ));
+                }
+                if post_of
+                    .get(s.target.0 as usize)
+                    .copied()
+                    .flatten()
+                    .is_none()
+                {
+                    return fail(format!(
+                        "neuron {} receives synapses of the group but has no post neuron",
+                        s.target.0
+                    ));
+                }
+            }
+        }
+        for (name, values, (lo, hi)) in [
+            ("tags", &lg.tags, neurite_learning::TAG_RANGE),
+            ("delays", &lg.delays, neurite_learning::DELAY_RANGE),
+        ] {
+            if values.len() != count {
+                return fail(format!("{} {name} for {count} synapses", values.len()));
+            }
+            if let Some((k, v)) = values
+                .iter()
+                .enumerate()
+                .find(|(_, v)| !(lo..=hi).contains(&i32::from(**v)))
+            {
+                return fail(format!("{name}[{k}] = {v} outside {lo}..={hi}"));
+            }
+        }
     }
     Ok(())
 }

@@ -46,6 +46,8 @@
 //! assert_eq!(n.v[65], vec![1]);
 //! ```
 
+mod learning;
+
 use std::collections::BTreeMap;
 
 use neurite_net::{InputStream, Model, Network, Reset, SignMode};
@@ -61,6 +63,21 @@ pub struct Trace {
     pub saturations: u64,
     /// One entry per population, in description order.
     pub populations: Vec<PopulationTrace>,
+    /// One entry per projection: for a learning projection, its synapses'
+    /// weights (8-bit scale), delay variables and tags after the last step,
+    /// in the projection's synapse order.
+    pub learned: Vec<Option<Learned>>,
+}
+
+/// The learned variables of a projection's synapses.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Learned {
+    /// Weights on the 8-bit scale.
+    pub weights: Vec<i32>,
+    /// Delay variables d (Lava's `tag_2`).
+    pub delays: Vec<i32>,
+    /// Tags t (Lava's `tag_1`).
+    pub tags: Vec<i32>,
 }
 
 /// One population's record. Index 0 of each list is step 1.
@@ -172,6 +189,16 @@ pub fn simulate(network: &Network, steps: u64) -> Trace {
                 .collect()
         })
         .collect();
+    let mut learning: Vec<Option<learning::LearningState>> = network
+        .projections
+        .iter()
+        .map(|proj| {
+            proj.learning.as_ref().map(|l| {
+                let size = |p: usize| network.populations[p].size as usize;
+                learning::LearningState::new(l, proj, size(proj.from), size(proj.to))
+            })
+        })
+        .collect();
     // Per projection: arrival step → input per target neuron.
     let mut pending: Vec<BTreeMap<u64, Vec<i128>>> =
         vec![BTreeMap::new(); network.projections.len()];
@@ -181,6 +208,7 @@ pub fn simulate(network: &Network, steps: u64) -> Trace {
         wraps: 0,
         saturations: 0,
         populations: vec![PopulationTrace::default(); network.populations.len()],
+        learned: Vec::new(),
     };
     let mut inputs = InputStream::new(network);
     let mut input_spikes = Vec::new();
@@ -252,9 +280,13 @@ pub fn simulate(network: &Network, steps: u64) -> Trace {
         // then apply the weight exponent to each sum.
         for (j, proj) in network.projections.iter().enumerate() {
             let mut sums: BTreeMap<(u8, u32), i128> = BTreeMap::new();
+            let weights = match &learning[j] {
+                Some(state) => &state.weights,
+                None => &weights[j],
+            };
             for (s, synapse) in proj.synapses.iter().enumerate() {
                 if fired[proj.from][synapse.pre as usize] {
-                    *sums.entry((synapse.delay, synapse.post)).or_insert(0) += weights[j][s];
+                    *sums.entry((synapse.delay, synapse.post)).or_insert(0) += weights[s];
                 }
             }
             let size = network.populations[proj.to].size as usize;
@@ -268,7 +300,24 @@ pub fn simulate(network: &Network, steps: u64) -> Trace {
                 pending[j].entry(arrival).or_insert_with(|| vec![0; size])[post as usize] += scaled;
             }
         }
+        // Learning after the step's spikes have left with the old weights.
+        for (j, proj) in network.projections.iter().enumerate() {
+            if let (Some(state), Some(rule)) = (&mut learning[j], &proj.learning) {
+                state.step(rule, proj, t, &fired[proj.from], &fired[proj.to]);
+            }
+        }
     }
+    let narrow = |v: &[i128]| v.iter().map(|&x| x as i32).collect();
+    trace.learned = learning
+        .iter()
+        .map(|state| {
+            state.as_ref().map(|s| Learned {
+                weights: narrow(&s.weights),
+                delays: narrow(&s.delays),
+                tags: narrow(&s.tags),
+            })
+        })
+        .collect();
     trace
 }
 

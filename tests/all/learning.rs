@@ -1,0 +1,858 @@
+//! Learning end to end: descriptions with learning projections, compiled
+//! and run on the emulator, against runs recorded from Lava's fixed-point
+//! `LearningDense` (`tests/golden/learning/cases/`).
+//!
+//! Lava's cases feed post spikes from a source; here a driver input makes
+//! each post neuron spike exactly then: with du = dv = 4095 a LIF's v is its
+//! input of the step, the driver's weight 255·2^6 crosses vth = 2000 (2000·2^6)
+//! and the learning synapses (at most 4 × 255, each scaled by 2^6 like every input) never do. A driver spike at
+//! step t − 1 arrives, and the post neuron spikes, at step t.
+
+use neurite::chip::ChipProfile;
+use neurite::compiler::compile;
+use neurite::emulator::Emulator;
+use neurite::net::Network;
+use serde_json::{Value, json};
+
+use crate::support::{root, tiny_chip};
+
+fn case(name: &str) -> Value {
+    let path = root().join(format!("tests/golden/learning/cases/{name}.json"));
+    serde_json::from_str(&std::fs::read_to_string(&path).expect("case file")).expect("JSON")
+}
+
+/// The learning section of a description for a case's rule.
+fn learning_section(rule: &Value) -> Value {
+    let mut section = json!({
+        "t_epoch": rule["t_epoch"],
+        "rng_seed": rule["rng_seed"],
+    });
+    for key in ["dw", "dd", "dt"] {
+        if let Some(text) = rule[key].as_str() {
+            section[key] = json!(text);
+        }
+    }
+    for trace in ["x1", "x2", "y1", "y2", "y3"] {
+        for what in ["impulse", "tau"] {
+            let key = format!("{trace}_{what}");
+            section[key.as_str()] = rule[key.as_str()].clone();
+        }
+    }
+    section
+}
+
+fn description(case: &Value, driven: bool) -> Network {
+    let (n_pre, n_post) = (case["n_pre"].clone(), case["n_post"].clone());
+    let mut learn = json!({
+        "name": "learn",
+        "from": "pre",
+        "to": "post",
+        "dense": case["weights"],
+        "learning": learning_section(&case["rule"]),
+    });
+    if let Some(mode) = case.get("sign_mode") {
+        learn["sign_mode"] = mode.clone();
+    }
+    if let Some(bits) = case.get("num_weight_bits") {
+        learn["num_weight_bits"] = bits.clone();
+    }
+    let mut populations = vec![json!({"name": "pre", "size": n_pre, "model": "input"})];
+    let mut projections = vec![learn];
+    if driven {
+        populations.push(json!({"name": "drive", "size": n_post, "model": "input"}));
+        populations.push(json!({"name": "post", "size": n_post, "model": "lif", "du": 4095, "dv": 4095, "vth": 2000}));
+        projections.push(
+            json!({"from": "drive", "to": "post", "one_to_one": {"weight": 255}, "weight_exp": 6}),
+        );
+    } else {
+        let lif = &case["lif"];
+        populations.push(json!({
+            "name": "post", "size": n_post, "model": "lif",
+            "du": lif["du"], "dv": lif["dv"], "vth": lif["vth"], "bias_mant": lif["bias_mant"],
+        }));
+    }
+    let text = json!({
+        "name": case["name"],
+        "populations": populations,
+        "projections": projections,
+        "probes": [{"population": "post", "vars": ["spikes"]}],
+    });
+    neurite::net::from_json_str(&text.to_string(), "case.json", None).expect("valid description")
+}
+
+fn ints(v: &Value) -> Vec<u32> {
+    v.as_array()
+        .expect("array")
+        .iter()
+        .map(|x| x.as_u64().expect("index") as u32)
+        .collect()
+}
+
+/// Runs a case and compares weights and traces after every step.
+fn replay(name: &str, chip: &ChipProfile, threads: usize) {
+    let case = case(name);
+    let driven = case.get("lif").is_none();
+    let network = description(&case, driven);
+    let compiled = compile(&network, chip).expect("compiles");
+    let mut emulator = Emulator::new(&compiled.program, chip).expect("loads");
+    emulator.set_threads(threads);
+    let pre_port = compiled.program.input_port("pre").expect("pre port");
+    let drive_port = compiled.program.input_port("drive");
+    let post = compiled
+        .program
+        .population("post")
+        .expect("post population");
+    let steps = case["steps"].as_u64().expect("steps") as usize;
+    let (n_pre, n_post) = (
+        case["n_pre"].as_u64().expect("n_pre") as usize,
+        case["n_post"].as_u64().expect("n_post") as usize,
+    );
+    for t in 0..steps {
+        emulator
+            .inject(pre_port, &ints(&case["pre_spikes"][t]))
+            .expect("pre");
+        if let (Some(port), Some(next)) = (drive_port, case["post_spikes"].get(t + 1)) {
+            emulator.inject(port, &ints(next)).expect("drive");
+        }
+        emulator.step();
+        let spiked: Vec<u32> = emulator.spiked(post).expect("post spikes").collect();
+        assert_eq!(
+            spiked,
+            ints(&case["post_spikes"][t]),
+            "{name}: post spikes at step {}",
+            t + 1
+        );
+        let want = &case["trace"][t];
+        let learned = emulator.learned("learn").expect("learning projection");
+        let mut weights = vec![vec![0i64; n_pre]; n_post];
+        for &(pre, post, w, _, _) in &learned.synapses {
+            weights[post as usize][pre as usize] = i64::from(w);
+        }
+        let want_weights: Vec<Vec<i64>> =
+            serde_json::from_value(want["weights"].clone()).expect("weights");
+        assert_eq!(
+            weights,
+            want_weights,
+            "{name}: weights after step {}",
+            t + 1
+        );
+        for (trace, key) in [
+            (neurite::emulator::Trace::X1, "x1"),
+            (neurite::emulator::Trace::Y1, "y1"),
+        ] {
+            let got: Vec<i64> = emulator
+                .trace("learn", trace)
+                .expect("trace")
+                .into_iter()
+                .map(i64::from)
+                .collect();
+            let want: Vec<i64> = serde_json::from_value(want[key].clone()).expect("trace");
+            assert_eq!(got, want, "{name}: {key} after step {}", t + 1);
+        }
+    }
+}
+
+/// Cases whose post spikes a driver can reproduce (none at step 1) and
+/// whose initial state a description can hold (no initial tags, weights
+/// in the learned range), with two-factor rules.
+const DRIVEN: &[&str] = &[
+    "pairs_no_memory",
+    "no_decay_epoch4",
+    "clip_mixed",
+    "clip_excitatory",
+    "clip_inhibitory",
+    "uk_decimation",
+    "fractional_constants",
+    "large_seed",
+];
+
+#[test]
+fn learning_end_to_end_matches_lava() {
+    let chip = ChipProfile::loihi2();
+    for name in DRIVEN.iter().chain(&["lif_in_the_loop"]) {
+        replay(name, &chip, 1);
+    }
+}
+
+#[test]
+fn learning_split_across_cores_and_threads_matches_lava() {
+    // One neuron per core: every post neuron on a core of its own, each
+    // with its own copy of the group's traces and random streams.
+    let chip = tiny_chip(1);
+    for name in ["large_seed", "no_decay_epoch4", "lif_in_the_loop"] {
+        replay(name, &chip, 1);
+        replay(name, &chip, 3);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Differential: compiler + emulator against the reference simulator.
+// ---------------------------------------------------------------------------
+
+mod differential {
+    use neurite::chip::ChipProfile;
+    use neurite::compiler::compile;
+    use neurite::emulator::Emulator;
+    use neurite::net::{InputStream, Network};
+    use proptest::prelude::*;
+    use proptest::test_runner::{
+        Config, FileFailurePersistence, RngAlgorithm, TestRng, TestRunner,
+    };
+    use serde_json::{Value, json};
+
+    use crate::support::tiny_chip;
+
+    /// τ so large that exp(−1/τ) is exactly 1: nothing decays, and JSON can
+    /// hold it (it has no infinity).
+    const NO_DECAY: f64 = 4_611_686_018_427_387_904.0;
+
+    /// One product, as (negative, text), within ±255 weight units whatever
+    /// the traces and weights: a product Lava clips to the accumulator's
+    /// bounds leaves a remainder that rounds at random.
+    fn product() -> impl Strategy<Value = (bool, String)> {
+        let dependency = prop::sample::select(vec!["x0", "y0", "u1", "u1*y0", "x0*y0"]);
+        let light = prop::sample::select(vec![
+            "x1",
+            "x2",
+            "y1",
+            "y2",
+            "y3",
+            "(x1 + 2^-1)",
+            "(y1 - 5)",
+        ]);
+        let heavy = prop::sample::select(vec!["w", "d"]);
+        let sign = prop::sample::select(vec!["sgn(w)", "sgn(d - 3)", "sgn(w + 7)"]);
+        let shape = prop_oneof![
+            // m·2^e alone: at most 8·16.
+            (-8i32..=7, 0i32..=4).prop_map(|(m, e)| (m, e, String::new())),
+            // One trace: at most 2·127.
+            (-2i32..=2, light.clone()).prop_map(|(m, f)| (m, 0, format!("*{f}"))),
+            // w or d: at most 256.
+            (prop::sample::select(vec![-1i32, 1]), heavy.clone()).prop_map(|(m, f)| (
+                m,
+                0,
+                format!("*{f}")
+            )),
+            // A factor and a sign: shifted right by 5 or 7.
+            (-8i32..=7, 0i32..=2, prop_oneof![light, heavy], sign).prop_map(|(m, e, f, g)| (
+                m,
+                e,
+                format!("*{f}*{g}")
+            )),
+        ];
+        (dependency, shape)
+            .prop_map(|(dep, (m, e, factors))| (m < 0, format!("{}*2^{e}*{dep}{factors}", m.abs())))
+    }
+
+    /// One product per rule: after a second product, an accumulator the
+    /// first one took to its bound would keep a remainder that rounds at
+    /// random. (Sums of products are checked against Lava's own runs.)
+    fn rule() -> impl Strategy<Value = String> {
+        product().prop_map(|(negative, p)| if negative { format!("-{p}") } else { p })
+    }
+
+    fn learning() -> impl Strategy<Value = Value> {
+        let trace = (0i64..=40, prop::bool::ANY);
+        (
+            rule(),
+            prop::option::of(rule()),
+            prop::collection::vec(trace, 5),
+            1i64..=4,
+            any::<u32>(),
+        )
+            .prop_map(|(dw, dd, traces, t_epoch, seed)| {
+                let mut l = json!({"dw": dw, "t_epoch": t_epoch, "rng_seed": seed});
+                if let Some(dd) = dd {
+                    l["dd"] = json!(dd);
+                }
+                for (name, (impulse, keep)) in ["x1", "x2", "y1", "y2", "y3"].iter().zip(traces) {
+                    l[format!("{name}_impulse")] = json!(impulse);
+                    l[format!("{name}_tau")] = json!(if keep { NO_DECAY } else { 0.0 });
+                }
+                l
+            })
+    }
+
+    fn lif(name: &str, size: usize) -> impl Strategy<Value = Value> {
+        let name = name.to_string();
+        (
+            prop::sample::select(vec![0i64, 1024, 2048, 4095]),
+            prop::sample::select(vec![0i64, 256, 4095]),
+            0i64..=60,
+            0i64..=20,
+        )
+            .prop_map(move |(du, dv, vth, bias)| {
+                json!({"name": name, "size": size, "model": "lif", "du": du, "dv": dv, "vth": vth, "bias_mant": bias})
+            })
+    }
+
+    fn projection(
+        from: &'static str,
+        to: &'static str,
+        n_from: usize,
+        n_to: usize,
+        learns: bool,
+    ) -> impl Strategy<Value = Value> {
+        (
+            prop::sample::select(vec!["mixed", "excitatory", "inhibitory"]),
+            prop::collection::vec(prop::collection::vec(-120i64..=120, n_from), n_to),
+            prop::bool::ANY,
+            learning(),
+        )
+            .prop_map(move |(mode, mut rows, sparse, rule)| {
+                for row in &mut rows {
+                    for w in row.iter_mut() {
+                        *w = match mode {
+                            "excitatory" => w.abs(),
+                            "inhibitory" => -w.abs(),
+                            _ => *w,
+                        };
+                    }
+                }
+                let mut p = json!({"name": format!("{from}->{to}"), "from": from, "to": to, "sign_mode": mode});
+                if sparse {
+                    let mut entries = Vec::new();
+                    for (post, row) in rows.iter().enumerate() {
+                        for (pre, &w) in row.iter().enumerate() {
+                            if (pre + post) % 2 == 0 {
+                                entries.push(json!([pre, post, w]));
+                            }
+                        }
+                    }
+                    if entries.is_empty() {
+                        entries.push(json!([0, 0, 0]));
+                    }
+                    p["sparse"] = json!(entries);
+                } else {
+                    p["dense"] = json!(rows);
+                }
+                if learns {
+                    p["learning"] = rule;
+                }
+                p
+            })
+    }
+
+    fn network() -> impl Strategy<Value = (Value, u64, u32)> {
+        (1usize..=4, 1usize..=4, 1usize..=3).prop_flat_map(|(n_in, n_a, n_b)| {
+            (
+                lif("a", n_a),
+                lif("b", n_b),
+                projection("in", "a", n_in, n_a, true),
+                projection("a", "b", n_a, n_b, true),
+                projection("in", "b", n_in, n_b, false),
+                100.0f64..=500.0,
+                any::<u64>(),
+                20u64..=48,
+                1u32..=3,
+            )
+                .prop_map(move |(a, b, p1, p2, p3, rate, seed, steps, per_core)| {
+                    let description = json!({
+                        "name": "differential",
+                        "populations": [{"name": "in", "size": n_in, "model": "input"}, a, b],
+                        "projections": [p1, p2, p3],
+                        "inputs": [{"population": "in", "poisson": {"rate_hz": rate, "seed": seed}}],
+                        "probes": [
+                            {"population": "in", "vars": ["spikes"]},
+                            {"population": "a", "vars": ["spikes"]},
+                            {"population": "b", "vars": ["spikes"]},
+                        ],
+                    });
+                    (description, steps, per_core)
+                })
+        })
+    }
+
+    fn compare(
+        network: &Network,
+        chip: &ChipProfile,
+        steps: u64,
+        threads: usize,
+    ) -> Result<(), String> {
+        let compiled = compile(network, chip).map_err(|e| e.to_string())?;
+        let mut emulator = Emulator::new(&compiled.program, chip).map_err(|e| e.to_string())?;
+        emulator.set_threads(threads);
+        let reference = neurite_reference::simulate(network, steps);
+        let mut inputs = InputStream::new(network);
+        let mut spikes = Vec::new();
+        let port = compiled.program.input_port("in").ok_or("no port")?;
+        for t in 0..steps as usize {
+            inputs.advance(&mut spikes);
+            emulator
+                .inject(port, &spikes[0])
+                .map_err(|e| e.to_string())?;
+            emulator.step();
+            for (p, name) in [(1, "a"), (2, "b")] {
+                let index = compiled.program.population(name).ok_or("population")?;
+                let got: Vec<u32> = emulator.spiked(index).map_err(|e| e.to_string())?.collect();
+                if got != reference.populations[p].spikes[t] {
+                    return Err(format!(
+                        "{name} spikes at step {}: emulator {got:?}, reference {:?}",
+                        t + 1,
+                        reference.populations[p].spikes[t]
+                    ));
+                }
+            }
+        }
+        for (j, projection) in network.projections.iter().enumerate() {
+            let Some(want) = &reference.learned[j] else {
+                continue;
+            };
+            let mut want: Vec<(u32, u32, i16, i16)> = projection
+                .synapses
+                .iter()
+                .enumerate()
+                .map(|(s, syn)| {
+                    (
+                        syn.pre,
+                        syn.post,
+                        want.weights[s] as i16,
+                        want.delays[s] as i16,
+                    )
+                })
+                .collect();
+            want.sort_unstable();
+            let got: Vec<(u32, u32, i16, i16)> = emulator
+                .learned(&projection.name)
+                .map_err(|e| e.to_string())?
+                .synapses
+                .iter()
+                .map(|&(pre, post, w, _, d)| (pre, post, w, d))
+                .collect();
+            if got != want {
+                return Err(format!(
+                    "{}: learned (pre, post, w, d): emulator {got:?}, reference {want:?}",
+                    projection.name
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn learning_networks_match_the_reference() {
+        let config = Config {
+            cases: 48,
+            failure_persistence: Some(Box::new(FileFailurePersistence::Off)),
+            ..Config::default()
+        };
+        let rng = TestRng::deterministic_rng(RngAlgorithm::ChaCha);
+        let mut runner = TestRunner::new_with_rng(config, rng);
+        runner
+            .run(&network(), |(description, steps, per_core)| {
+                let network = neurite::net::from_json_str(&description.to_string(), "d.json", None)
+                    .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                let one = ChipProfile::loihi2();
+                compare(&network, &one, steps, 1).map_err(TestCaseError::fail)?;
+                let tiny = tiny_chip(per_core);
+                compare(&network, &tiny, steps, 2).map_err(TestCaseError::fail)?;
+                Ok(())
+            })
+            .expect("emulator and reference agree");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Programs with learning groups, neuromodulators and three-factor rules.
+// ---------------------------------------------------------------------------
+
+mod third_factor {
+    use neurite::chip::ChipProfile;
+    use neurite::compiler::compile;
+    use neurite::emulator::{Emulator, Trace};
+    use neurite::program::{Program, ValidationError};
+
+    use crate::support::toml;
+
+    /// Pre spikes every 4th step and post one step later (driven), with
+    /// reward-modulated STDP onto the post neuron and a dopamine signal from
+    /// the host and from a "da" population that spikes every step.
+    pub(super) const NET: &str = r#"
+[[populations]]
+name = "pre"
+size = 1
+model = "input"
+
+[[populations]]
+name = "drive"
+size = 1
+model = "input"
+
+[[populations]]
+name = "post"
+size = 1
+model = "lif"
+du = 4095
+dv = 4095
+vth = 2000
+
+[[populations]]
+name = "da"
+size = 2
+model = "lif"
+du = 0
+dv = 0
+vth = 0
+bias_mant = 1
+
+[[neuromodulators]]
+name = "dopamine"
+population = "da"
+weight = [3, 4]
+
+[[projections]]
+name = "plastic"
+from = "pre"
+to = "post"
+dense = [[100]]
+[projections.learning]
+rule = "reward_stdp"
+neuromodulator = "dopamine"
+A_plus = 2
+A_minus = -1
+pre_trace_kernel_magnitude = 16
+pre_trace_decay_tau = 4
+eligibility_trace_decay_tau = 0.5
+rng_seed = 3
+
+[[projections]]
+from = "drive"
+to = "post"
+one_to_one = { weight = 255 }
+weight_exp = 6
+"#;
+
+    fn run(host_reward: i32, steps: u64) -> (Emulator, Program) {
+        let chip = ChipProfile::loihi2();
+        let compiled = compile(&toml(NET), &chip).expect("compiles");
+        let program = compiled.program;
+        let mut emulator = Emulator::new(&program, &chip).expect("loads");
+        let (pre, drive) = (
+            program.input_port("pre").expect("pre"),
+            program.input_port("drive").expect("drive"),
+        );
+        let dopamine = emulator.neuromodulator("dopamine").expect("dopamine");
+        for t in 1..=steps {
+            if t % 4 == 1 {
+                emulator.inject(pre, &[0]).expect("pre");
+                emulator.inject(drive, &[0]).expect("drive");
+            }
+            emulator
+                .set_neuromodulator(dopamine, host_reward)
+                .expect("host value");
+            emulator.step();
+        }
+        (emulator, program)
+    }
+
+    #[test]
+    fn neuromodulator_is_host_value_plus_weighted_spikes_of_the_last_step() {
+        // da neurons (bias 1 > vth 0) spike from step 1 on, so from step 2 the
+        // value is host + 3 + 4.
+        let (emulator, _) = run(-20, 1);
+        assert_eq!(emulator.neuromodulator_value(0), Some(-20));
+        let (emulator, _) = run(-20, 2);
+        assert_eq!(emulator.neuromodulator_value(0), Some(-13));
+        assert_eq!(emulator.trace("plastic", Trace::Y2).expect("y2"), [-13]);
+    }
+
+    #[test]
+    fn the_sign_of_the_reward_sets_the_direction_of_learning() {
+        // The tag (eligibility) grows from pre-before-post pairs whatever the
+        // reward; dw = u0·t·y2 moves the weight with the reward's sign.
+        let weight = |reward| {
+            let (emulator, _) = run(reward, 40);
+            let learned = emulator.learned("plastic").expect("learns");
+            let (_, _, w, tag, _) = learned.synapses[0];
+            (w, tag)
+        };
+        let (neutral, tag) = weight(-7);
+        let (up, _) = weight(40);
+        let (down, _) = weight(-60);
+        assert_ne!(tag, 0, "eligibility builds up");
+        assert_eq!(
+            neutral, 100,
+            "no net reward (host −7 + spikes 7): the weight stays"
+        );
+        assert!(up > 100, "{up}");
+        assert!(down < 100, "{down}");
+    }
+
+    #[test]
+    fn learning_programs_encode_and_refuse_damage() {
+        let chip = ChipProfile::loihi2();
+        let program = compile(&toml(NET), &chip).expect("compiles").program;
+        let decoded = Program::decode(&program.encode()).expect("decodes");
+        assert_eq!(decoded, program);
+        let core = program
+            .cores
+            .iter()
+            .position(|c| !c.learning.is_empty())
+            .expect("a learning core");
+        let damaged = |f: &dyn Fn(&mut Program)| {
+            let mut p = program.clone();
+            f(&mut p);
+            match p.validate(&chip) {
+                Err(ValidationError::BadEntry {
+                    table: "learning",
+                    reason,
+                    ..
+                }) => reason,
+                other => panic!("{other:?}"),
+            }
+        };
+        let reason =
+            damaged(&|p| p.cores[core].learning[0].rule.rules[0] = Some("x0*(-x1)".into()));
+        assert!(
+            reason.contains("projection 'plastic'") && reason.contains("Lava drops the minus"),
+            "{reason}"
+        );
+        let reason = damaged(&|p| p.cores[core].learning[0].tags[0] = 300);
+        assert!(
+            reason.contains("tags[0] = 300 outside -257..=255"),
+            "{reason}"
+        );
+        let reason = damaged(&|p| p.cores[core].learning[0].neuromodulator = Some(9));
+        assert!(
+            reason.contains("neuromodulator 9 does not exist"),
+            "{reason}"
+        );
+        let reason = damaged(&|p| p.cores[core].learning[0].pre.clear());
+        assert!(reason.contains("has no pre neuron"), "{reason}");
+        let reason = damaged(&|p| p.cores[core].learning[0].rule.traces[0].decay = 2f64.to_bits());
+        assert!(reason.contains("decay factor"), "{reason}");
+    }
+}
+
+#[test]
+fn learning_is_counted_and_priced() {
+    // 2 × 2 dense synapses, dw only, an epoch every step: 4 synaptic updates
+    // and 2·2 + 3·2 = 10 trace updates per step, priced at Loihi 1's 120 pJ
+    // and 6.1 ns per synaptic update.
+    let case = case("pairs_no_memory");
+    let network = description(&case, true);
+    let chip = ChipProfile::loihi1();
+    let compiled = compile(&network, &chip).expect("compiles");
+    let mut emulator = Emulator::new(&compiled.program, &chip).expect("loads");
+    let costs = neurite::chip::Costs::loihi1();
+    emulator.enable_model(costs.clone());
+    for _ in 0..12 {
+        emulator.step();
+    }
+    let totals = emulator.totals();
+    assert_eq!(totals.synaptic_updates, 48);
+    assert_eq!(totals.trace_updates, 120);
+    let last: u64 = emulator
+        .step_counts()
+        .iter()
+        .map(|c| c.synaptic_updates)
+        .sum();
+    assert_eq!(last, 4);
+    let model = emulator.model().expect("model");
+    let step = model.steps()[11];
+    assert_eq!(step.counts.synaptic_updates, 4);
+    let expected = step.counts.synaptic_ops as f64 * costs.synaptic_op.energy_pj + 4.0 * 120.0;
+    assert!(
+        (step.energy.synapses - expected).abs() < 1e-9,
+        "{} vs {expected}",
+        step.energy.synapses
+    );
+    // No spikes: the step's time is the neuron updates and the learning.
+    let busy = 2.0 * costs.neuron_update.time_ns + 4.0 * 6.1;
+    let barrier = costs.barrier_cost(1).time_ns;
+    assert!(
+        (step.time_ns - busy - barrier).abs() < 1e-9,
+        "{} vs {}",
+        step.time_ns,
+        busy + barrier
+    );
+    assert_eq!(emulator.learning_counts().synaptic_updates, 48);
+}
+
+// ---------------------------------------------------------------------------
+// Learning over the board protocol.
+// ---------------------------------------------------------------------------
+
+mod board {
+    use neurite::chip::ChipProfile;
+    use neurite::compiler::compile;
+    use neurite::emulator::{Emulator, Trace};
+    use neurite::program::Program;
+    use neurite_firmware_sim::DaemonConfig;
+    use neurite_host::{Board, InputFrame, LearnedState, LocalBoard, RemoteBoard, StreamConfig};
+
+    use crate::support::toml;
+
+    const STEPS: u64 = 40;
+
+    /// The reward each step streams: positive, then negative.
+    fn reward(step: u64) -> i32 {
+        if step <= 20 { 30 } else { -50 }
+    }
+
+    fn frame(step: u64) -> InputFrame {
+        let mut inputs = Vec::new();
+        if step % 4 == 1 {
+            inputs.push(("pre".to_string(), vec![0]));
+            inputs.push(("drive".to_string(), vec![0]));
+        }
+        InputFrame {
+            step,
+            sequence: step,
+            inputs,
+            neuromodulators: vec![("dopamine".to_string(), reward(step))],
+        }
+    }
+
+    /// The same run on the emulator directly.
+    fn offline(program: &Program, chip: &ChipProfile) -> LearnedState {
+        let mut emulator = Emulator::new(program, chip).expect("loads");
+        let dopamine = emulator.neuromodulator("dopamine").expect("dopamine");
+        for step in 1..=STEPS {
+            for (port, channels) in frame(step).inputs {
+                let port = program.input_port(&port).expect("port");
+                emulator.inject(port, &channels).expect("inject");
+            }
+            emulator
+                .set_neuromodulator(dopamine, reward(step))
+                .expect("reward");
+            emulator.step();
+        }
+        let trace = |t| emulator.trace("plastic", t).expect("trace");
+        let learned = emulator.learned("plastic").expect("learned");
+        LearnedState {
+            n_pre: learned.n_pre,
+            n_post: learned.n_post,
+            synapses: learned.synapses,
+            traces: [
+                trace(Trace::X1),
+                trace(Trace::X2),
+                trace(Trace::Y1),
+                trace(Trace::Y2),
+                trace(Trace::Y3),
+            ],
+        }
+    }
+
+    async fn on_board<B: Board>(board: &B, program: &Program) -> LearnedState {
+        board.load(program).await.expect("loads");
+        let stream = board
+            .stream(StreamConfig::step_locked(STEPS))
+            .await
+            .expect("stream opens");
+        let (mut sender, mut receiver) = stream.split();
+        let send = async {
+            for step in 1..=STEPS {
+                sender.send(frame(step)).await.expect("frame sent");
+            }
+        };
+        let receive = async {
+            while let Some(frame) = receiver.recv().await {
+                frame.expect("output frame");
+            }
+        };
+        tokio::join!(send, receive);
+        let state = board.learned("plastic").await.expect("learned state");
+        let missing = board.learned("nope").await.expect_err("no such projection");
+        assert!(
+            missing
+                .to_string()
+                .contains("no learning projection 'nope'"),
+            "{missing}"
+        );
+        state
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn neuromodulators_stream_and_learned_state_reads_back_on_every_board() {
+        let chip = ChipProfile::loihi2();
+        let program = compile(&toml(super::third_factor::NET), &chip)
+            .expect("compiles")
+            .program;
+        let want = offline(&program, &chip);
+        assert_ne!(want.synapses[0].2, 100, "the weight learned");
+        let local = on_board(&LocalBoard::new(chip.clone()), &program).await;
+        assert_eq!(local, want);
+        let running = neurite_firmware_sim::spawn(
+            DaemonConfig::new(chip),
+            "127.0.0.1:0".parse().expect("address"),
+        )
+        .await
+        .expect("daemon starts");
+        let board = RemoteBoard::connect(&running.url())
+            .await
+            .expect("connects");
+        let remote = on_board(&board, &program).await;
+        assert_eq!(remote, want);
+        running.shutdown().await.expect("clean shutdown");
+    }
+}
+
+#[test]
+fn partitioning_counts_the_memory_of_learning_state() {
+    // 100 000 learning synapses: without the tags, delay variables and
+    // traces in the partitioner's accounting, a core would exceed its
+    // memory and the Program would be refused on load.
+    let network = crate::support::toml(
+        r#"
+[[populations]]
+name = "pre"
+size = 1000
+model = "input"
+
+[[populations]]
+name = "post"
+size = 1000
+model = "lif"
+du = 1024
+dv = 256
+vth = 2000
+
+[[projections]]
+name = "p"
+from = "pre"
+to = "post"
+fixed_probability = { p = 0.1, weight = 10, seed = 1 }
+sign_mode = "excitatory"
+[projections.learning]
+rule = "stdp"
+"#,
+    );
+    let chip = ChipProfile::loihi2();
+    let program = compile(&network, &chip).expect("compiles").program;
+    program.validate(&chip).expect("every core fits its memory");
+    for core in &program.cores {
+        let usage = core.usage(&chip);
+        assert!(usage.memory.used_bits <= usage.memory.capacity_bits);
+    }
+    let plain = {
+        let mut network = network.clone();
+        network.projections[0].learning = None;
+        compile(&network, &chip).expect("compiles").program
+    };
+    assert!(
+        program.cores.len() > plain.cores.len(),
+        "learning state takes room"
+    );
+}
+
+#[test]
+fn program_text_shows_learning_groups_and_neuromodulators() {
+    let chip = ChipProfile::loihi2();
+    let program = compile(&crate::support::toml(third_factor::NET), &chip)
+        .expect("compiles")
+        .program;
+    let text = program.to_text();
+    assert!(
+        text.contains(
+            "learning 0: projection 'plastic' group 0 epoch 1 seed 3 dw = 1*2^0*u0*t*y2;"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("x1 16/4"), "{text}");
+    assert!(
+        text.contains("neuromodulator 0 pre 1 of 1 post 1 of 1"),
+        "{text}"
+    );
+    assert!(text.contains("neuromodulator 'dopamine': c"), "{text}");
+}
