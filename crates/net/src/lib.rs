@@ -430,7 +430,7 @@ pub fn spikes_from_file(path: &Path, size: u32) -> Result<Vec<(u64, u32)>, NetEr
         .unwrap_or_default();
     let mut spikes = Vec::new();
     if extension == "npy" {
-        let rows = npy::read_float_matrix(path).map_err(err)?;
+        let rows = npy::read_spike_matrix(path).map_err(err)?;
         for (r, row) in rows.iter().enumerate() {
             if row.len() != size as usize {
                 return Err(err(format!(

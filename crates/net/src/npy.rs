@@ -8,7 +8,11 @@ use npyz::{DType, NpyFile, Order, TypeChar};
 /// numbers) as rows. Errors are reasons, ready to be placed after the item.
 pub(crate) fn read_matrix(path: &Path) -> Result<Vec<Vec<i64>>, String> {
     let shown = path.display();
-    let (layout, values) = read(path, "integers (or 32/64-bit floats holding whole numbers)")?;
+    let (layout, values) = read(
+        path,
+        "integers (or 32/64-bit floats holding whole numbers)",
+        false,
+    )?;
     let values = match values {
         Values::Int(values) => values,
         Values::Float(values) => whole(values.into_iter(), &shown)?,
@@ -19,8 +23,18 @@ pub(crate) fn read_matrix(path: &Path) -> Result<Vec<Vec<i64>>, String> {
 /// Reads a 2-D array of numbers (any integer or float dtype) as rows of
 /// floats, for weights in physical units: every value must be finite.
 pub(crate) fn read_float_matrix(path: &Path) -> Result<Vec<Vec<f64>>, String> {
+    read_numbers(path, "integers or 32/64-bit floats", false)
+}
+
+/// Reads a 2-D spike raster: booleans (numpy's usual spike arrays) or any
+/// number type, as rows of floats (nonzero: a spike).
+pub(crate) fn read_spike_matrix(path: &Path) -> Result<Vec<Vec<f64>>, String> {
+    read_numbers(path, "booleans, integers or 32/64-bit floats", true)
+}
+
+fn read_numbers(path: &Path, expected: &str, booleans: bool) -> Result<Vec<Vec<f64>>, String> {
     let shown = path.display();
-    let (layout, values) = read(path, "integers or 32/64-bit floats")?;
+    let (layout, values) = read(path, expected, booleans)?;
     let values = match values {
         Values::Int(values) => values.into_iter().map(|v| v as f64).collect(),
         Values::Float(values) => {
@@ -62,8 +76,9 @@ impl Layout {
     }
 }
 
-/// Reads the matrix; `expected` names the dtypes the caller takes, for errors.
-fn read(path: &Path, expected: &str) -> Result<(Layout, Values), String> {
+/// Reads the matrix; `expected` names the dtypes the caller takes, for
+/// errors; `booleans` admits numpy's bool dtype.
+fn read(path: &Path, expected: &str, booleans: bool) -> Result<(Layout, Values), String> {
     let shown = path.display();
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
     check_header(&bytes, &shown)?;
@@ -139,7 +154,7 @@ fn read(path: &Path, expected: &str) -> Result<(Layout, Values), String> {
                 .collect::<Result<_, _>>()?,
         ),
         // Spike rasters are often boolean arrays.
-        (TypeChar::Bool, 1) => ints(
+        (TypeChar::Bool, 1) if booleans => ints(
             npy.into_vec::<bool>()
                 .map_err(bad_data)?
                 .into_iter()

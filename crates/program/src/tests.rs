@@ -513,3 +513,26 @@ fn version_4_programs_decode_without_learning() {
     assert_eq!(Program::peek_header(&bytes).expect("header").version, 4);
     assert_eq!(Program::decode(&bytes), Ok(program));
 }
+
+#[test]
+fn a_version_4_file_from_the_version_4_encoder_decodes() {
+    // `neurite compile` of examples/two-layer.toml with reset = "subtract"
+    // on the hidden population, by the last build that wrote version 4.
+    let bytes = include_bytes!("../../../tests/golden/program/two-layer-subtract.v4.nprog");
+    assert_eq!(Program::peek_header(bytes).expect("header").version, 4);
+    let program = Program::decode(bytes).expect("a version-4 Program decodes");
+    assert_eq!(program.notes.network, "two-layer-subtract");
+    assert_eq!(program.cores.len(), 1);
+    assert_eq!(program.synapse_count(), 6);
+    assert!(
+        program.cores[0]
+            .profiles
+            .iter()
+            .any(|p| p.reset == Reset::Subtract)
+    );
+    assert!(program.cores[0].learning.is_empty() && program.neuromodulators.is_empty());
+    assert!(program.cores[0].groups.iter().all(|g| g.learning.is_none()));
+    program.validate(&ChipProfile::loihi2()).expect("valid");
+    let again = program.encode();
+    assert_eq!(Program::decode(&again), Ok(program));
+}
