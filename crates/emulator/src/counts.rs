@@ -96,6 +96,10 @@ impl Counts {
     pub(crate) fn prepare_model(&mut self, cores: &[CoreState], inputs: &[InputPort]) {
         self.host_table = host_table(cores, inputs);
         self.host_messages = vec![HostLoad::default(); cores.len()];
+        // Room for a typical step's messages and counts, so the first steps
+        // do not grow them.
+        self.messages.reserve(1024);
+        self.spare.reserve(cores.len());
     }
 
     pub(crate) fn after_step(

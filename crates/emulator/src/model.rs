@@ -295,7 +295,7 @@ impl Model {
                 .collect(),
             ready: vec![0.0; places.len()],
             sent_so_far: vec![0; places.len()],
-            arrivals: Vec::new(),
+            arrivals: Vec::with_capacity(1024),
             places,
         }
     }
