@@ -118,6 +118,28 @@ pub struct PopulationRecord {
     pub v: Option<Vec<Vec<i32>>>,
 }
 
+impl PopulationRecord {
+    /// An empty record with room for `capacity` steps of what `probe` asks.
+    fn new(
+        name: &str,
+        size: u32,
+        is_input: bool,
+        probe: Option<&neurite_net::Probe>,
+        capacity: usize,
+    ) -> Self {
+        let wants = |what: fn(&neurite_net::Probe) -> bool| probe.is_some_and(what);
+        Self {
+            name: name.to_string(),
+            size,
+            is_input,
+            spike_total: 0,
+            spikes: wants(|p| p.spikes).then(|| Vec::with_capacity(capacity)),
+            u: wants(|p| p.u).then(|| Vec::with_capacity(capacity)),
+            v: wants(|p| p.v).then(|| Vec::with_capacity(capacity)),
+        }
+    }
+}
+
 impl Recording {
     /// The record of the population named `name`.
     pub fn population(&self, name: &str) -> Option<&PopulationRecord> {
@@ -203,23 +225,13 @@ pub fn run_program_with(
         .iter()
         .enumerate()
         .map(|(i, p)| {
-            let probe = network.probe_of(i);
-            let capacity = steps.min(1 << 20) as usize;
-            PopulationRecord {
-                name: p.name.clone(),
-                size: p.size,
-                is_input: matches!(p.model, Model::Input),
-                spike_total: 0,
-                spikes: probe
-                    .is_some_and(|p| p.spikes)
-                    .then(|| Vec::with_capacity(capacity)),
-                u: probe
-                    .is_some_and(|p| p.u)
-                    .then(|| Vec::with_capacity(capacity)),
-                v: probe
-                    .is_some_and(|p| p.v)
-                    .then(|| Vec::with_capacity(capacity)),
-            }
+            PopulationRecord::new(
+                &p.name,
+                p.size,
+                matches!(p.model, Model::Input),
+                network.probe_of(i),
+                steps.min(1 << 20) as usize,
+            )
         })
         .collect();
 
@@ -290,53 +302,6 @@ pub fn run_program_with(
     })
 }
 
-/// Runs a Program on its own, without the description it came from: no host
-/// input (neurons run on their biases and initial state), and the spikes of
-/// every population that reports them are recorded.
-pub fn run_program_alone(
-    program: &Program,
-    chip: &ChipProfile,
-    steps: u64,
-    options: &RunOptions,
-) -> Result<Recording, SessionError> {
-    let mut emulator = Emulator::new(program, chip)?;
-    options.start(&mut emulator, chip);
-    let capacity = steps.min(1 << 20) as usize;
-    let mut records: Vec<PopulationRecord> = program
-        .populations
-        .iter()
-        .map(|p| PopulationRecord {
-            name: p.name.clone(),
-            size: p.neurons.len() as u32,
-            is_input: false,
-            spike_total: 0,
-            spikes: p.report_spikes.then(|| Vec::with_capacity(capacity)),
-            u: None,
-            v: None,
-        })
-        .collect();
-    let started = Instant::now();
-    for _ in 0..steps {
-        emulator.step();
-        for (index, record) in records.iter_mut().enumerate() {
-            if let Some(spikes) = &mut record.spikes {
-                spikes.push(emulator.spiked(index)?.collect());
-            }
-        }
-    }
-    let wall = started.elapsed();
-    for (index, record) in records.iter_mut().enumerate() {
-        record.spike_total = emulator.spike_counts(index)?.iter().sum();
-    }
-    Ok(Recording {
-        steps,
-        wall,
-        populations: records,
-        energy: energy_of(&emulator, chip),
-        weights: Vec::new(),
-    })
-}
-
 /// One population as [`run_on_board`] sees it.
 struct Slot {
     /// Input port, or a population of the Program.
@@ -367,22 +332,13 @@ pub async fn run_on_board<B: Board>(
                 .enumerate()
                 .zip(&bindings)
                 .map(|((i, p), binding)| {
-                    let probe = network.probe_of(i);
-                    let record = PopulationRecord {
-                        name: p.name.clone(),
-                        size: p.size,
-                        is_input: matches!(binding, Binding::Input(_)),
-                        spike_total: 0,
-                        spikes: probe
-                            .is_some_and(|p| p.spikes)
-                            .then(|| Vec::with_capacity(capacity)),
-                        u: probe
-                            .is_some_and(|p| p.u)
-                            .then(|| Vec::with_capacity(capacity)),
-                        v: probe
-                            .is_some_and(|p| p.v)
-                            .then(|| Vec::with_capacity(capacity)),
-                    };
+                    let record = PopulationRecord::new(
+                        &p.name,
+                        p.size,
+                        matches!(binding, Binding::Input(_)),
+                        network.probe_of(i),
+                        capacity,
+                    );
                     let slot = match binding {
                         Binding::Input(_) => Slot {
                             port: Some(p.name.clone()),

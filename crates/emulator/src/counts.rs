@@ -128,16 +128,13 @@ impl Counts {
                 cores,
                 inputs,
                 fabric,
+                &self.learning,
                 Some((
                     &mut self.messages,
                     &mut self.host_messages[..],
                     &self.host_table,
                 )),
             );
-            for (c, &(synapses, traces)) in counts.iter_mut().zip(learning) {
-                c.synaptic_updates = synapses;
-                c.trace_updates = traces;
-            }
             model.record(t, &mut counts, &self.messages, &self.host_messages);
             for (total, c) in self.counted.iter_mut().zip(&counts) {
                 total.hops_east_west += c.hops_east_west;
@@ -167,11 +164,7 @@ impl Counts {
     ) -> &[Counters] {
         self.last.get_or_init(|| {
             let mut counts = Vec::new();
-            step_counts(&mut counts, cores, inputs, fabric, None);
-            for (c, &(synapses, traces)) in counts.iter_mut().zip(&self.learning) {
-                c.synaptic_updates = synapses;
-                c.trace_updates = traces;
-            }
+            step_counts(&mut counts, cores, inputs, fabric, &self.learning, None);
             counts
         })
     }
@@ -216,7 +209,8 @@ type MessageLists<'a> = (
     &'a HostTable,
 );
 
-/// Each core's counts of the last step; with `messages`, also the spike
+/// Each core's counts of the last step (`learning`: each core's synaptic
+/// and trace updates); with `messages`, also the spike
 /// messages in sending order, (source core, destination core, synapse
 /// entries by kind), and each core's load from host spikes (zeroed by the
 /// caller), for the time model.
@@ -225,15 +219,19 @@ fn step_counts(
     cores: &[CoreState],
     inputs: &[InputPort],
     fabric: &Fabric,
+    learning: &[(u64, u64)],
     mut messages: Option<MessageLists<'_>>,
 ) {
     counts.clear();
-    counts.extend(cores.iter().map(|core| {
+    counts.extend(cores.iter().enumerate().map(|(k, core)| {
         let (active, spikes) = core.last_counts();
+        let (synaptic_updates, trace_updates) = learning.get(k).copied().unwrap_or_default();
         Counters {
             neuron_updates: core.len() as u64,
             active_updates: active,
             spikes,
+            synaptic_updates,
+            trace_updates,
             ..Counters::default()
         }
     }));

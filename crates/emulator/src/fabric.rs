@@ -478,8 +478,9 @@ impl Sources for FromFabric<'_> {
 }
 
 impl Fabric {
-    /// Flattens a validated Program for one partition.
-    pub(crate) fn new(program: &Program) -> Self {
+    /// Flattens a validated Program for `parts` partitions (at most one per
+    /// core).
+    pub(crate) fn new(program: &Program, parts: usize) -> Self {
         let cores = &program.cores;
         let mut core_base = Vec::with_capacity(cores.len() + 1);
         let mut total = 0u32;
@@ -602,7 +603,7 @@ impl Fabric {
             spec_of,
             specs: &specs,
         };
-        let ranges = split(&tables.core_work, 1);
+        let ranges = split(&tables.core_work, parts);
         let parts = encode(&mut tables, &specs, &ranges, &sources);
         tables.specs = specs;
         Self {
@@ -682,6 +683,11 @@ impl Fabric {
     /// Number of partitions.
     pub(crate) fn parts(&self) -> usize {
         self.parts.len()
+    }
+
+    /// First global neuron of each core, and the total at the end.
+    pub(crate) fn core_base(&self) -> &[u32] {
+        &self.tables.core_base
     }
 
     /// The neurons that spiked in the last step, numbered across cores in

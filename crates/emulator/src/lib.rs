@@ -190,9 +190,14 @@ pub struct Emulator {
     /// Learning, and the Program whose weights it changes (the fabric is
     /// rebuilt from it after each epoch's end).
     learning: Option<(learning::Learning, Box<Program>)>,
-    /// First neuron of each core, numbered across cores.
-    core_base: Vec<u32>,
+    /// What `learn` hands the learning groups each step, reused: spiking
+    /// neurons (global and as (core, neuron)) and the axons spikes reached.
+    learn_scratch: LearnScratch,
 }
+
+/// Spiking neurons numbered across cores, the same as (core, neuron), and
+/// the (core, axon) pairs their spikes and the host's reached.
+type LearnScratch = (Vec<u32>, Vec<(u32, u32)>, Vec<(u32, u32)>);
 
 impl Emulator {
     /// Loads a Program after checking it against the chip.
@@ -208,20 +213,14 @@ impl Emulator {
                 .map(|port| BitVec::repeat(false, port.channels.len()))
                 .collect(),
             populations: program.populations.clone(),
-            fabric: Fabric::new(program),
+            fabric: Fabric::new(program, 1),
             threads: 1,
             pool: None,
             chip: chip.clone(),
             counts: Counts::new(program.cores.len(), &program.inputs),
             model: None,
             learning: learning::Learning::new(program).map(|l| (l, Box::new(program.clone()))),
-            core_base: {
-                let mut base = vec![0u32];
-                for core in &program.cores {
-                    base.push(base[base.len() - 1] + core.neurons.len() as u32);
-                }
-                base
-            },
+            learn_scratch: Default::default(),
         })
     }
 
@@ -375,20 +374,20 @@ impl Emulator {
             return;
         };
         if learning.pending {
-            let mut fabric = Fabric::new(program);
-            if self.fabric.parts() != 1 {
-                fabric = fabric.repartition(self.fabric.parts());
-            }
+            let mut fabric = Fabric::new(program, self.fabric.parts());
             fabric.carry_over(&self.fabric);
             self.fabric = fabric;
             learning.pending = false;
         }
-        let global: Vec<u32> = self.fabric.neuron_spikes().collect();
-        let mut neurons = Vec::with_capacity(global.len());
-        let mut axons = Vec::new();
-        for &s in &global {
-            let c = self.core_base.partition_point(|&b| b <= s) - 1;
-            let n = s - self.core_base[c];
+        let (global, neurons, axons) = &mut self.learn_scratch;
+        global.clear();
+        global.extend(self.fabric.neuron_spikes());
+        neurons.clear();
+        axons.clear();
+        let core_base = self.fabric.core_base();
+        for &s in global.iter() {
+            let c = core_base.partition_point(|&b| b <= s) - 1;
+            let n = s - core_base[c];
             neurons.push((c as u32, n));
             let core = &program.cores[c];
             for d in &core.destinations[core.routes[n as usize].range()] {
@@ -400,7 +399,7 @@ impl Emulator {
                 axons.push((d.core.0, d.axon.0));
             }
         }
-        learning.end_step(program, &neurons, &global, &axons);
+        learning.end_step(program, neurons, global, axons);
     }
 
     /// Names of the projections whose synapses learn.

@@ -171,10 +171,11 @@ pub struct StepRecord {
     pub counts: Counters,
 }
 
-/// Sums over every modelled step since the model was enabled.
+/// Sums over modelled steps: every step since the model was enabled
+/// ([`Model::totals`]), or a window of them.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct ModelTotals {
-    /// Steps modelled.
+    /// Steps summed.
     pub steps: u64,
     /// Modelled chip time, in nanoseconds.
     pub time_ns: f64,
@@ -182,6 +183,37 @@ pub struct ModelTotals {
     pub energy: Energy,
     /// Counts, all cores.
     pub counts: Counters,
+}
+
+impl ModelTotals {
+    /// Modelled steps per second on the chip.
+    pub fn steps_per_second(&self) -> f64 {
+        if self.time_ns > 0.0 {
+            self.steps as f64 / (self.time_ns * 1e-9)
+        } else {
+            f64::INFINITY
+        }
+    }
+
+    /// How many times faster than real time, at 1 ms per step.
+    pub fn real_time_factor(&self) -> f64 {
+        if self.time_ns > 0.0 {
+            self.steps as f64 * 1e6 / self.time_ns
+        } else {
+            f64::INFINITY
+        }
+    }
+
+    /// Energy per spike in picojoules (all energy over all spikes).
+    pub fn per_spike(&self) -> Option<f64> {
+        (self.counts.spikes > 0).then(|| self.energy.total() / self.counts.spikes as f64)
+    }
+
+    /// Energy per synaptic operation in picojoules (all energy over all operations).
+    pub fn per_synaptic_op(&self) -> Option<f64> {
+        (self.counts.synaptic_ops > 0)
+            .then(|| self.energy.total() / self.counts.synaptic_ops as f64)
+    }
 }
 
 /// What the host's spikes of one step bring a core.
@@ -441,7 +473,6 @@ impl Model {
         }
         let c = &self.costs;
         // Learning runs at the epoch's end, after the step's deliveries.
-        let t = |cost: Cost, n: u64| cost.time_ns * n as f64;
         for (k, counts) in counts.iter().enumerate() {
             self.ready[k] += t(c.synaptic_update, counts.synaptic_updates)
                 + t(c.trace_update, counts.trace_updates);

@@ -303,10 +303,14 @@ fn spikes_to_proto(indices: &[u32], size: Option<u32>) -> v1::SpikeSet {
     encode_spikes(indices, size)
 }
 
-fn spikes_from_proto(set: Option<v1::SpikeSet>, whose: &str) -> Result<Vec<u32>, BoardError> {
+/// Decodes a spike set; `whose` names it in the error, built only then.
+fn spikes_from_proto(
+    set: Option<v1::SpikeSet>,
+    whose: impl FnOnce() -> String,
+) -> Result<Vec<u32>, BoardError> {
     match set {
         None => Ok(Vec::new()),
-        Some(set) => decode_spikes(&set).map_err(|e| bad(format!("{whose}: {e}"))),
+        Some(set) => decode_spikes(&set).map_err(|e| bad(format!("{}: {e}", whose()))),
     }
 }
 
@@ -346,10 +350,9 @@ pub fn input_from_proto(frame: v1::InputFrame) -> Result<InputFrame, BoardError>
         .inputs
         .into_iter()
         .map(|p| {
-            let spikes = spikes_from_proto(
-                p.spikes,
-                &format!("frame {}, port '{}'", frame.sequence, p.port),
-            )?;
+            let spikes = spikes_from_proto(p.spikes, || {
+                format!("frame {}, port '{}'", frame.sequence, p.port)
+            })?;
             Ok((p.port, spikes))
         })
         .collect::<Result<_, BoardError>>()?;
@@ -453,7 +456,7 @@ pub fn output_from_proto(frame: v1::OutputFrame) -> Result<OutputFrame, BoardErr
         .populations
         .into_iter()
         .map(|p| {
-            let spikes = spikes_from_proto(p.spikes, &format!("population '{}'", p.population))?;
+            let spikes = spikes_from_proto(p.spikes, || format!("population '{}'", p.population))?;
             Ok((p.population, spikes))
         })
         .collect::<Result<_, BoardError>>()?;
@@ -513,7 +516,7 @@ pub fn probe_from_proto(data: v1::ProbeData) -> Result<ProbeData, BoardError> {
     let var = var_from_proto(data.variable)?;
     let values = match var {
         Some(_) => data.values,
-        None => spikes_from_proto(data.spikes, &format!("probe of '{}'", data.population))?
+        None => spikes_from_proto(data.spikes, || format!("probe of '{}'", data.population))?
             .into_iter()
             .map(|i| i as i32)
             .collect(),

@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use neurite_chip::ChipProfile;
-use neurite_emulator::model::{CoreTotals, Counters, Energy, Model, ModelTotals, StepRecord};
+use neurite_emulator::model::{CoreTotals, Energy, Model, StepRecord};
 use serde_json::json;
 
 /// Everything the model recorded over a run.
@@ -30,60 +30,9 @@ pub struct EnergyReport {
     pub cores: Vec<CoreTotals>,
 }
 
-/// Sums over a window of steps.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct Totals {
-    /// Steps in the window.
-    pub steps: u64,
-    /// Modelled chip time in nanoseconds.
-    pub time_ns: f64,
-    /// Energy by class.
-    pub energy: Energy,
-    /// Counts.
-    pub counts: Counters,
-}
-
-impl From<ModelTotals> for Totals {
-    fn from(t: ModelTotals) -> Self {
-        Self {
-            steps: t.steps,
-            time_ns: t.time_ns,
-            energy: t.energy,
-            counts: t.counts,
-        }
-    }
-}
-
-impl Totals {
-    /// Modelled steps per second on the chip.
-    pub fn steps_per_second(&self) -> f64 {
-        if self.time_ns > 0.0 {
-            self.steps as f64 / (self.time_ns * 1e-9)
-        } else {
-            f64::INFINITY
-        }
-    }
-
-    /// How many times faster than real time, at 1 ms per step.
-    pub fn real_time_factor(&self) -> f64 {
-        if self.time_ns > 0.0 {
-            self.steps as f64 * 1e6 / self.time_ns
-        } else {
-            f64::INFINITY
-        }
-    }
-
-    /// Energy per spike in picojoules (all energy over all spikes).
-    pub fn per_spike(&self) -> Option<f64> {
-        (self.counts.spikes > 0).then(|| self.energy.total() / self.counts.spikes as f64)
-    }
-
-    /// Energy per synaptic operation in picojoules (all energy over all operations).
-    pub fn per_synaptic_op(&self) -> Option<f64> {
-        (self.counts.synaptic_ops > 0)
-            .then(|| self.energy.total() / self.counts.synaptic_ops as f64)
-    }
-}
+/// Sums over a window of steps (the model's totals, or a window's sum of
+/// step records).
+pub use neurite_emulator::model::ModelTotals as Totals;
 
 /// Picojoules in the unit that reads best.
 pub fn joules(pj: f64) -> String {
@@ -132,21 +81,15 @@ impl EnergyReport {
     /// Collects the model's record.
     pub fn from_model(chip: &ChipProfile, model: &Model) -> Self {
         Self {
-            total: Totals::from(model.totals()),
-            chip: chip.name.clone(),
-            source: model.costs().source.clone(),
-            estimated: model.costs().estimated,
-            tiles_in_use: model.tiles_in_use(),
-            chips_in_use: model.chips_in_use(),
             steps: model.steps().to_vec(),
-            cores: model.cores(),
+            ..Self::summary_of(chip, model)
         }
     }
 
     /// The model's record without step records: totals and cores.
     pub fn summary_of(chip: &ChipProfile, model: &Model) -> Self {
         Self {
-            total: Totals::from(model.totals()),
+            total: model.totals(),
             chip: chip.name.clone(),
             source: model.costs().source.clone(),
             estimated: model.costs().estimated,
