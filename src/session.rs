@@ -302,13 +302,12 @@ pub fn run_program_with(
     })
 }
 
-/// One population as [`run_on_board`] sees it.
+/// One population as [`run_on_board`] sees it, at the same index as the
+/// description's input spikes.
 struct Slot {
     /// Input port, or a population of the Program.
     port: Option<String>,
     population: Option<String>,
-    /// Index into the description's input spikes, for ports.
-    source: usize,
 }
 
 /// Runs `program` on a board — the emulator in this process or one over
@@ -343,12 +342,10 @@ pub async fn run_on_board<B: Board>(
                         Binding::Input(_) => Slot {
                             port: Some(p.name.clone()),
                             population: None,
-                            source: i,
                         },
                         Binding::Lif(_) => Slot {
                             port: None,
                             population: Some(p.name.clone()),
-                            source: i,
                         },
                     };
                     (record, slot)
@@ -358,8 +355,7 @@ pub async fn run_on_board<B: Board>(
         Feed::ProgramAlone => program
             .populations
             .iter()
-            .enumerate()
-            .map(|(i, p)| {
+            .map(|p| {
                 let record = PopulationRecord {
                     name: p.name.clone(),
                     size: p.neurons.len() as u32,
@@ -372,7 +368,6 @@ pub async fn run_on_board<B: Board>(
                 let slot = Slot {
                     port: None,
                     population: Some(p.name.clone()),
-                    source: i,
                 };
                 (record, slot)
             })
@@ -438,7 +433,7 @@ pub async fn run_on_board<B: Board>(
             if let Some(stream) = &mut inputs {
                 stream.advance(&mut spikes);
                 for (k, name) in &ports {
-                    let fired = &spikes[slots[*k].source];
+                    let fired = &spikes[*k];
                     input_totals[*k] += fired.len() as u64;
                     if records[*k].spikes.is_some() {
                         input_log.push((*k, fired.clone()));

@@ -499,11 +499,7 @@ impl BoardRpc for BoardService {
             self.board.pause().await?;
         }
         self.release_lease(&client);
-        let info = self.board.info().await?;
-        Ok(Response::new(board_status(neurite_host::Status {
-            state: info.state,
-            step: info.step,
-        })))
+        Ok(Response::new(board_status(self.board.release().await?)))
     }
 }
 

@@ -110,10 +110,7 @@ impl ExecuteArgs {
         feed: Feed<'_>,
         steps: u64,
     ) -> anyhow::Result<Recording> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .context("cannot start the async runtime")?;
+        let runtime = runtime()?;
         runtime.block_on(async {
             match &self.board {
                 None => {
@@ -157,10 +154,7 @@ impl ExecuteArgs {
         let (Some(url), None) = (&self.board, &self.network.chip) else {
             return Ok(None);
         };
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .context("cannot start the async runtime")?;
+        let runtime = runtime()?;
         let info = runtime.block_on(async {
             let board = RemoteBoard::connect_with(url, None, self.token.as_deref())
                 .await
@@ -313,12 +307,9 @@ impl RunArgs {
             print_spikes(recording, &mut out)?;
             print_summary(recording, executed.dt_ms, &mut out)?;
             for record in &recording.weights {
-                let mean = |w: &[i16]| {
-                    w.iter().map(|&x| f64::from(x)).sum::<f64>() / w.len().max(1) as f64
-                };
                 let (first, last) = (
-                    record.steps.first().map_or(0.0, |w| mean(w)),
-                    record.steps.last().map_or(0.0, |w| mean(w)),
+                    record.steps.first().map_or(0.0, |w| mean_weight(w)),
+                    record.steps.last().map_or(0.0, |w| mean_weight(w)),
                 );
                 writeln!(
                     out,
@@ -481,11 +472,7 @@ fn weights_svg(record: &neurite::session::WeightRecord) -> String {
             1.0,
         ));
     }
-    let mean: Vec<f64> = record
-        .steps
-        .iter()
-        .map(|w| w.iter().map(|&v| f64::from(v)).sum::<f64>() / w.len().max(1) as f64)
-        .collect();
+    let mean: Vec<f64> = record.steps.iter().map(|w| mean_weight(w)).collect();
     body.push_str(&line(mean, "black", 2.0));
     format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" font-family=\"sans-serif\" font-size=\"12\">\n\
@@ -503,4 +490,17 @@ fn xml_escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
+}
+
+/// The async runtime a run or a query of a board needs: one thread.
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// The mean of a projection's weights at one step.
+fn mean_weight(weights: &[i16]) -> f64 {
+    weights.iter().map(|&w| f64::from(w)).sum::<f64>() / weights.len().max(1) as f64
 }

@@ -129,6 +129,28 @@ struct Loaded {
     ports: HashMap<String, usize>,
 }
 
+impl Loaded {
+    /// The index of the population named `name`.
+    fn population(&self, name: &str) -> Result<usize, BoardError> {
+        self.populations
+            .get(name)
+            .copied()
+            .ok_or_else(|| BoardError::InvalidArgument(format!("no population '{name}'")))
+    }
+
+    /// The index of the population named `name`, which must report its
+    /// spikes to the host.
+    fn reporting(&self, name: &str) -> Result<usize, BoardError> {
+        let index = self.population(name)?;
+        if !self.program.populations[index].report_spikes {
+            return Err(BoardError::InvalidArgument(format!(
+                "population '{name}' does not report its spikes to the host"
+            )));
+        }
+        Ok(index)
+    }
+}
+
 /// A probe subscription.
 struct Probe {
     population: usize,
@@ -500,11 +522,7 @@ impl Engine {
     fn target(&self, target: &StateTarget) -> Result<(&Loaded, Target), BoardError> {
         let loaded = self.loaded.as_ref().ok_or_else(no_program)?;
         let resolved = match &target.of {
-            TargetOf::Population(name) => {
-                Target::Population(*loaded.populations.get(name).ok_or_else(|| {
-                    BoardError::InvalidArgument(format!("no population '{name}'"))
-                })?)
-            }
+            TargetOf::Population(name) => Target::Population(loaded.population(name)?),
             TargetOf::Core(core) => Target::Core(*core as usize),
         };
         Ok((loaded, resolved))
@@ -571,15 +589,10 @@ impl Engine {
         let loaded = self.loaded.as_ref().ok_or_else(no_program)?;
         let mut probes = Vec::with_capacity(specs.len());
         for spec in specs {
-            let population = *loaded.populations.get(&spec.population).ok_or_else(|| {
-                BoardError::InvalidArgument(format!("no population '{}'", spec.population))
-            })?;
-            if spec.var.is_none() && !loaded.program.populations[population].report_spikes {
-                return Err(BoardError::InvalidArgument(format!(
-                    "population '{}' does not report its spikes to the host",
-                    spec.population
-                )));
-            }
+            let population = match spec.var {
+                Some(_) => loaded.population(&spec.population)?,
+                None => loaded.reporting(&spec.population)?,
+            };
             probes.push(Probe {
                 population,
                 name: spec.population,
@@ -627,15 +640,7 @@ impl Engine {
         } else {
             let mut selected = Vec::with_capacity(config.outputs.len());
             for name in &config.outputs {
-                let index = *loaded.populations.get(name).ok_or_else(|| {
-                    BoardError::InvalidArgument(format!("no population '{name}'"))
-                })?;
-                if !loaded.program.populations[index].report_spikes {
-                    return Err(BoardError::InvalidArgument(format!(
-                        "population '{name}' does not report its spikes to the host"
-                    )));
-                }
-                selected.push((name.clone(), index));
+                selected.push((name.clone(), loaded.reporting(name)?));
             }
             selected
         };
