@@ -6,6 +6,7 @@
 use std::process::Command;
 
 use neurite::chip::ChipProfile;
+use neurite::emulator::{Counters, Emulator};
 use neurite::session::RunOptions;
 
 use crate::support::{root, tiny_chip};
@@ -252,4 +253,58 @@ fn energy_prints_the_report_only_and_takes_another_cost_table() {
     let late = neurite(&["energy", "examples/two-layer.toml", "--window", "5:41"]);
     assert_eq!(late.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&late.stderr).contains("after the run's last step 40"));
+}
+
+/// With the model on, each step is counted in one pass over the model's own
+/// table of destinations; the counts must be those the emulator derives
+/// without the model (hops and chip links aside, which only the model
+/// counts), step by step and in total.
+#[test]
+fn modelled_counts_equal_the_counts_derived_without_the_model() {
+    let network =
+        neurite::net::load(&root().join("examples/balanced-poisson.toml")).expect("example loads");
+    let chip = tiny_chip(40);
+    let program = neurite::compiler::compile(&network, &chip)
+        .expect("compiles")
+        .program;
+    let ports: Vec<(usize, usize)> = network
+        .populations
+        .iter()
+        .enumerate()
+        .filter_map(|(p, pop)| program.input_port(&pop.name).map(|port| (p, port)))
+        .collect();
+    assert!(!ports.is_empty(), "the example has host input");
+    let mut plain = Emulator::new(&program, &chip).expect("loads");
+    let mut modelled = Emulator::new(&program, &chip).expect("loads");
+    modelled.enable_model(chip.costs.clone());
+    let without_routes = |c: &Counters| Counters {
+        hops_east_west: 0,
+        hops_north_south: 0,
+        chip_links: 0,
+        ..*c
+    };
+    let mut stream = neurite::net::InputStream::new(&network);
+    let (mut messages, mut hops) = (0, 0);
+    for _ in 0..200 {
+        let mut spikes = Vec::new();
+        stream.advance(&mut spikes);
+        for &(p, port) in &ports {
+            plain.inject(port, &spikes[p]).expect("valid channels");
+            modelled.inject(port, &spikes[p]).expect("valid channels");
+        }
+        plain.step();
+        modelled.step();
+        let expected = plain.step_counts();
+        let counted: Vec<Counters> = modelled.step_counts().iter().map(without_routes).collect();
+        assert_eq!(counted, expected, "step {}", plain.current_step());
+        messages += expected.iter().map(|c| c.messages_out).sum::<u64>();
+        hops += modelled
+            .step_counts()
+            .iter()
+            .map(|c| c.hops_east_west + c.hops_north_south)
+            .sum::<u64>();
+    }
+    let totals: Vec<Counters> = modelled.core_totals().iter().map(without_routes).collect();
+    assert_eq!(totals, plain.core_totals());
+    assert!(program.cores.len() > 4 && messages > 100 && hops > 0);
 }

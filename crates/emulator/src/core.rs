@@ -493,6 +493,16 @@ impl CoreState {
         &self.destinations[self.routes[i].range()]
     }
 
+    /// Every neuron's destinations, neuron after neuron.
+    pub(crate) fn destinations(&self) -> &[AxonAddress] {
+        &self.destinations
+    }
+
+    /// Where neuron `i`'s destinations lie in [`CoreState::destinations`].
+    pub(crate) fn route_range(&self, i: usize) -> std::ops::Range<usize> {
+        self.routes[i].range()
+    }
+
     /// Synapse entries read, by kind, when `axon` receives a spike.
     pub(crate) fn axon_entries(&self, axon: u32) -> [u32; 3] {
         self.axon_entries[axon as usize]

@@ -6,7 +6,8 @@
 //! asked, for the last step from its spikes, and since creation from each
 //! source's spike count (a source that spiked k times sent k times the
 //! messages of one spike). With the time and energy model on, every step's
-//! counts are derived at once, since the model prices them.
+//! counts are derived at once, in the pass that hands the model each
+//! message, from a table of every destination's core and synapse entries.
 
 use std::sync::OnceLock;
 
@@ -20,6 +21,9 @@ use crate::model::{Counters, HostLoad, Model};
 pub(crate) struct Counts {
     /// Per core, the last step's counts, once derived.
     last: OnceLock<Vec<Counters>>,
+    /// With the model on: per core, the last step's counts, derived every
+    /// step (and `last` is not used).
+    modelled: Option<Vec<Counters>>,
     /// Per core, the counts since creation, once derived.
     totals: OnceLock<Vec<Counters>>,
     /// Per core, what each step adds up: neuron updates, active updates,
@@ -27,29 +31,19 @@ pub(crate) struct Counts {
     counted: Vec<Counters>,
     /// Per port and channel, host spikes since creation.
     channels: Vec<Vec<u64>>,
-    /// The step's messages (source core, destination core, axon) and host
-    /// spikes (destination core, axon), for the model; reused every step.
-    messages: Vec<(u32, u32, [u32; 3])>,
+    /// Each core's load from the step's host spikes, for the model; reused
+    /// every step.
     host_messages: Vec<HostLoad>,
-    /// Built at the first modelled step.
-    host_table: HostTable,
-    spare: Vec<Counters>,
+    /// Built when the model is enabled.
+    reach: ReachTable,
     /// Learning's (synaptic updates, trace updates) of the last step, per core.
     learning: Vec<(u64, u64)>,
 }
 
-/// Adds `times` spikes on `axon` of core `core` to `counts`; returns the
-/// axon's synapse entries by kind.
-fn reach(
-    counts: &mut [Counters],
-    cores: &[CoreState],
-    core: u32,
-    axon: u32,
-    times: u64,
-) -> [u32; 3] {
+/// Adds `times` spikes on `axon` of core `core` to `counts`.
+fn reach(counts: &mut [Counters], cores: &[CoreState], core: u32, axon: u32, times: u64) {
     let entries = cores[core as usize].axon_entries(axon);
     add_entries(&mut counts[core as usize], entries, times);
-    entries
 }
 
 /// Adds `times` messages reading `entries` synapse entries to `c`.
@@ -60,21 +54,49 @@ fn add_entries(c: &mut Counters, [dense, sparse, convolutional]: [u32; 3], times
     c.convolutional_synaptic_ops += times * u64::from(convolutional);
 }
 
-/// Per input port, parallel to its axons: each axon's core and synapse
-/// entries by kind, so that counting a host spike reads one contiguous run
-/// instead of a table of each core it reaches.
-type HostTable = Vec<Vec<(u32, [u32; 3])>>;
+/// Where spikes go, with what they cost, so that counting a step for the
+/// model reads one contiguous run per spike: each destination's core and
+/// the synapse entries of its axon by kind.
+#[derive(Debug, Default)]
+struct ReachTable {
+    /// Per core, parallel to its neurons' destinations.
+    neurons: Vec<Vec<(u32, [u32; 3])>>,
+    /// Per host channel (port after port), where its run starts in `host`;
+    /// one more entry at the end.
+    host_starts: Vec<usize>,
+    host: Vec<(u32, [u32; 3])>,
+}
 
-fn host_table(cores: &[CoreState], inputs: &[InputPort]) -> HostTable {
-    inputs
-        .iter()
-        .map(|port| {
-            port.axons
-                .iter()
-                .map(|a| (a.core.0, cores[a.core.0 as usize].axon_entries(a.axon.0)))
-                .collect()
-        })
-        .collect()
+impl ReachTable {
+    fn new(cores: &[CoreState], inputs: &[InputPort]) -> Self {
+        let entries = |core: u32, axon: u32| (core, cores[core as usize].axon_entries(axon));
+        let neurons = cores
+            .iter()
+            .map(|core| {
+                core.destinations()
+                    .iter()
+                    .map(|d| entries(d.core.0, d.axon.0))
+                    .collect()
+            })
+            .collect();
+        let mut host_starts = vec![0];
+        let mut host = Vec::new();
+        for port in inputs {
+            for channel in 0..port.channels.len() {
+                host.extend(
+                    port.channel(channel)
+                        .iter()
+                        .map(|a| entries(a.core.0, a.axon.0)),
+                );
+                host_starts.push(host.len());
+            }
+        }
+        Self {
+            neurons,
+            host_starts,
+            host,
+        }
+    }
 }
 
 impl Counts {
@@ -91,22 +113,18 @@ impl Counts {
         self.channels[port][channel] += 1;
     }
 
-    /// Counts step `t`, which has just run (the model, when on, prices it).
-    /// Builds what the model's counting needs, ahead of the first step.
+    /// Builds what the model's counting needs, ahead of its first step.
     pub(crate) fn prepare_model(&mut self, cores: &[CoreState], inputs: &[InputPort]) {
-        self.host_table = host_table(cores, inputs);
+        self.reach = ReachTable::new(cores, inputs);
         self.host_messages = vec![HostLoad::default(); cores.len()];
-        // Room for a typical step's messages and counts, so the first steps
-        // do not grow them.
-        self.messages.reserve(1024);
-        self.spare.reserve(cores.len());
+        self.modelled = Some(Vec::with_capacity(cores.len()));
     }
 
+    /// Counts step `t`, which has just run (the model, when on, prices it).
     pub(crate) fn after_step(
         &mut self,
         t: u64,
         cores: &[CoreState],
-        inputs: &[InputPort],
         fabric: &Fabric,
         model: Option<&mut Model>,
         learning: &[(u64, u64)],
@@ -114,34 +132,23 @@ impl Counts {
         let _ = self.totals.take();
         self.learning.clear();
         self.learning.extend_from_slice(learning);
-        if let Some(last) = self.last.take() {
-            self.spare = last;
-        }
-        if let Some(model) = model {
-            let mut counts = std::mem::take(&mut self.spare);
-            self.host_messages.clear();
-            self.host_messages.resize(cores.len(), HostLoad::default());
-            self.messages.clear();
-
-            step_counts(
-                &mut counts,
+        let _ = self.last.take();
+        if let (Some(model), Some(counts)) = (model, self.modelled.as_mut()) {
+            init_counts(counts, cores, &self.learning);
+            model_step(
+                t,
+                model,
+                counts,
                 cores,
-                inputs,
                 fabric,
-                &self.learning,
-                Some((
-                    &mut self.messages,
-                    &mut self.host_messages[..],
-                    &self.host_table,
-                )),
+                &mut self.host_messages,
+                &self.reach,
             );
-            model.record(t, &mut counts, &self.messages, &self.host_messages);
-            for (total, c) in self.counted.iter_mut().zip(&counts) {
+            for (total, c) in self.counted.iter_mut().zip(counts.iter()) {
                 total.hops_east_west += c.hops_east_west;
                 total.hops_north_south += c.hops_north_south;
                 total.chip_links += c.chip_links;
             }
-            let _ = self.last.set(counts);
         }
         for (total, &(synapses, traces)) in self.counted.iter_mut().zip(learning) {
             total.synaptic_updates += synapses;
@@ -162,9 +169,13 @@ impl Counts {
         inputs: &[InputPort],
         fabric: &Fabric,
     ) -> &[Counters] {
+        if let Some(counts) = &self.modelled {
+            return counts;
+        }
         self.last.get_or_init(|| {
             let mut counts = Vec::new();
-            step_counts(&mut counts, cores, inputs, fabric, &self.learning, None);
+            init_counts(&mut counts, cores, &self.learning);
+            step_counts(&mut counts, cores, inputs, fabric);
             counts
         })
     }
@@ -199,29 +210,9 @@ impl Counts {
     }
 }
 
-/// The counts of the step that has just run, into `counts` (hops and chip
-/// links left at 0).
-/// The step's spike messages (source core, destination core, synapse
-/// entries) and each core's load from the host.
-type MessageLists<'a> = (
-    &'a mut Vec<(u32, u32, [u32; 3])>,
-    &'a mut [HostLoad],
-    &'a HostTable,
-);
-
-/// Each core's counts of the last step (`learning`: each core's synaptic
-/// and trace updates); with `messages`, also the spike
-/// messages in sending order, (source core, destination core, synapse
-/// entries by kind), and each core's load from host spikes (zeroed by the
-/// caller), for the time model.
-fn step_counts(
-    counts: &mut Vec<Counters>,
-    cores: &[CoreState],
-    inputs: &[InputPort],
-    fabric: &Fabric,
-    learning: &[(u64, u64)],
-    mut messages: Option<MessageLists<'_>>,
-) {
+/// Each core's counts of the updates of the step that has just run
+/// (`learning`: each core's synaptic and trace updates), the rest at 0.
+fn init_counts(counts: &mut Vec<Counters>, cores: &[CoreState], learning: &[(u64, u64)]) {
     counts.clear();
     counts.extend(cores.iter().enumerate().map(|(k, core)| {
         let (active, spikes) = core.last_counts();
@@ -235,6 +226,16 @@ fn step_counts(
             ..Counters::default()
         }
     }));
+}
+
+/// Adds the messages and synaptic operations of the step that has just run
+/// to `counts` (hops and chip links left at 0).
+fn step_counts(
+    counts: &mut [Counters],
+    cores: &[CoreState],
+    inputs: &[InputPort],
+    fabric: &Fabric,
+) {
     for (k, core) in cores.iter().enumerate() {
         // No spikes, or none that leaves the core's neurons for an axon.
         if core.last_counts().1 == 0 || !core.routes_anywhere() {
@@ -244,42 +245,91 @@ fn step_counts(
             let destinations = core.destinations_of(i);
             counts[k].messages_out += destinations.len() as u64;
             for d in destinations {
-                let entries = reach(counts, cores, d.core.0, d.axon.0, 1);
-                if let Some((mesh, _, _)) = messages.as_mut() {
-                    mesh.push((k as u32, d.core.0, entries));
-                }
+                reach(counts, cores, d.core.0, d.axon.0, 1);
             }
         }
     }
-    match messages {
-        Some((_, host, table)) => {
-            for (port, channel) in fabric.host_spikes() {
-                let Some(run) = inputs[port].channels.get(channel) else {
-                    continue;
-                };
-                for &(core, entries) in table[port].get(run.range()).unwrap_or(&[]) {
-                    let load = &mut host[core as usize];
-                    load.messages += 1;
-                    for (total, e) in load.entries.iter_mut().zip(entries) {
-                        *total += u64::from(e);
-                    }
-                }
-            }
-            // Each core's host load goes into its counts once.
-            for (c, load) in counts.iter_mut().zip(host.iter()) {
-                let [dense, sparse, convolutional] = load.entries;
-                c.messages_in += load.messages;
-                c.synaptic_ops += dense + sparse + convolutional;
-                c.sparse_synaptic_ops += sparse;
-                c.convolutional_synaptic_ops += convolutional;
+    for (port, channel) in fabric.host_spikes() {
+        for a in inputs[port].channel(channel) {
+            reach(counts, cores, a.core.0, a.axon.0, 1);
+        }
+    }
+}
+
+/// Adds the messages and synaptic operations of the step that has just run
+/// to `counts`, as [`step_counts`] does, and models the step: each message
+/// goes to the model in sending order (which counts what its destination
+/// receives), each core's load from the host (`host`, scratch) once.
+fn model_step(
+    t: u64,
+    model: &mut Model,
+    counts: &mut [Counters],
+    cores: &[CoreState],
+    fabric: &Fabric,
+    host: &mut [HostLoad],
+    table: &ReachTable,
+) {
+    model.begin_step(counts);
+    for (k, core) in cores.iter().enumerate() {
+        if core.last_counts().1 == 0 || !core.routes_anywhere() {
+            continue;
+        }
+        let reached = &table.neurons[k];
+        let mut sender = model.sender(k as u32);
+        let mut messages = 0;
+        for i in core.spiking() {
+            let range = core.route_range(i);
+            messages += range.len() as u64;
+            for &(dst, entries) in &reached[range] {
+                model.send(&mut sender, t, dst, entries);
             }
         }
-        None => {
-            for (port, channel) in fabric.host_spikes() {
-                for a in inputs[port].channel(channel) {
-                    reach(counts, cores, a.core.0, a.axon.0, 1);
-                }
+        let c = &mut counts[k];
+        c.messages_out += messages;
+        c.hops_east_west += sender.hops[0];
+        c.hops_north_south += sender.hops[1];
+        c.chip_links += sender.hops[2];
+    }
+    host.fill(HostLoad::default());
+    // A channel's axons often sit on one core: their sums stay local until
+    // the core changes.
+    let mut load = (u32::MAX, HostLoad::default());
+    let flush = |(core, sum): (u32, HostLoad), host: &mut [HostLoad]| {
+        if let Some(h) = host.get_mut(core as usize) {
+            h.messages += sum.messages;
+            for (total, e) in h.entries.iter_mut().zip(sum.entries) {
+                *total += e;
+            }
+        }
+    };
+    for channel in fabric.host_channels() {
+        let (Some(&start), Some(&end)) = (
+            table.host_starts.get(channel),
+            table.host_starts.get(channel + 1),
+        ) else {
+            continue;
+        };
+        for &(core, entries) in &table.host[start..end] {
+            if core != load.0 {
+                flush(
+                    std::mem::replace(&mut load, (core, HostLoad::default())),
+                    host,
+                );
+            }
+            load.1.messages += 1;
+            for (total, e) in load.1.entries.iter_mut().zip(entries) {
+                *total += u64::from(e);
             }
         }
     }
+    flush(load, host);
+    // Each core's host load goes into its counts once.
+    for (c, load) in counts.iter_mut().zip(host.iter()) {
+        let [dense, sparse, convolutional] = load.entries;
+        c.messages_in += load.messages;
+        c.synaptic_ops += dense + sparse + convolutional;
+        c.sparse_synaptic_ops += sparse;
+        c.convolutional_synaptic_ops += convolutional;
+    }
+    model.finish_step(t, counts, host);
 }

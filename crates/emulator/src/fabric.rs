@@ -710,6 +710,13 @@ impl Fabric {
         })
     }
 
+    /// This step's host spikes as channel numbers counted across all ports
+    /// (port after port).
+    pub(crate) fn host_channels(&self) -> impl Iterator<Item = usize> + '_ {
+        let first = self.tables.port_base.first().copied().unwrap_or(0);
+        self.host.iter().map(move |&s| (s - first) as usize)
+    }
+
     /// Takes over the input in flight from `other`, a fabric of the same
     /// Program: the rings' contents (ring sizes per core do not depend on
     /// the partitioning) and the spikes waiting for delivery.

@@ -356,14 +356,8 @@ impl Emulator {
             .learning
             .as_ref()
             .map_or(&[][..], |(l, _)| l.step_counts());
-        self.counts.after_step(
-            t,
-            &self.cores,
-            &self.inputs,
-            &self.fabric,
-            self.model.as_mut(),
-            learning,
-        );
+        self.counts
+            .after_step(t, &self.cores, &self.fabric, self.model.as_mut(), learning);
     }
 
     /// Installs the weights of the last epoch's end, now that the spikes

@@ -240,6 +240,20 @@ pub struct CoreTotals {
     pub busy_ns: f64,
 }
 
+/// A core sending its messages of a step: its running state, apart from
+/// the model's tables.
+#[derive(Debug)]
+pub(crate) struct Sender {
+    src: u32,
+    place: Place,
+    /// When its update is done.
+    ready: f64,
+    /// Messages sent so far.
+    sent: u32,
+    /// Hops east–west, north–south and chip links of its messages.
+    pub(crate) hops: [u64; 3],
+}
+
 /// Where a core sits, for routes.
 #[derive(Debug, Clone, Copy)]
 struct Place {
@@ -263,18 +277,26 @@ pub struct Model {
     /// Per directed link (tile × 4 directions): the step it was last used
     /// in, and when it is free again.
     links: Vec<(u64, f64)>,
-    /// The most recent step records: between `kept` and `2 × kept` of them,
-    /// so that a board running for days holds bounded memory while the
-    /// totals still cover every step.
-    steps: Vec<StepRecord>,
+    /// The most recent steps' counts and times: between `kept` and
+    /// `2 × kept` of them, so that a board running for days holds bounded
+    /// memory while the totals still cover every step. Their energies follow
+    /// from these when read.
+    steps: Vec<Recorded>,
     kept: Option<usize>,
     totals: ModelTotals,
     cores: Vec<CoreTotals>,
     // Scratch, reused every step.
     ready: Vec<f64>,
-    sent_so_far: Vec<u32>,
-    /// (destination core, arrival time, synaptic work in ns).
-    arrivals: Vec<(u32, f64, f64)>,
+    /// (destination core, arrival time, synapse entries of its axon by kind).
+    arrivals: Vec<(u32, f64, [u32; 3])>,
+}
+
+/// What is kept of a step: its energy follows from its counts and time.
+#[derive(Debug, Clone, Copy)]
+struct Recorded {
+    step: u64,
+    time_ns: f64,
+    counts: Counters,
 }
 
 /// Directions of a link out of a tile.
@@ -314,7 +336,7 @@ impl Model {
             tiles_in_use: tiles.len() as u32,
             chips_in_use: chips.len() as u32,
             links: vec![(0, 0.0); all_tiles * 4],
-            // A second of steps at 1 ms without growing (about 170 KB).
+            // A second of steps at 1 ms without growing (about 120 KB).
             steps: Vec::with_capacity(1024),
             kept: None,
             totals: ModelTotals::default(),
@@ -326,7 +348,6 @@ impl Model {
                 })
                 .collect(),
             ready: vec![0.0; places.len()],
-            sent_so_far: vec![0; places.len()],
             arrivals: Vec::with_capacity(1024),
             places,
         }
@@ -340,8 +361,28 @@ impl Model {
     /// The step records kept, in order: every modelled step unless
     /// [`Model::keep_steps`] bounds them, then at least the most recent
     /// `limit` steps.
-    pub fn steps(&self) -> &[StepRecord] {
-        &self.steps
+    pub fn steps(&self) -> Vec<StepRecord> {
+        self.steps.iter().map(|r| self.step_record(r)).collect()
+    }
+
+    /// A step's record, energy priced exactly as when it was summed into
+    /// the totals.
+    fn step_record(&self, r: &Recorded) -> StepRecord {
+        StepRecord {
+            step: r.step,
+            time_ns: r.time_ns,
+            energy: self.step_energy(&r.counts, r.time_ns),
+            counts: r.counts,
+        }
+    }
+
+    /// The energy of a step with all cores' `counts`, lasting `time_ns`.
+    fn step_energy(&self, counts: &Counters, time_ns: f64) -> Energy {
+        let mut energy = Energy::of(counts, &self.costs);
+        energy.barrier = self.barrier.energy_pj;
+        // mW × ns = pJ.
+        energy.static_power = self.costs.static_power_mw * f64::from(self.chips_in_use) * time_ns;
+        energy
     }
 
     /// Keeps at least the most recent `limit` step records and at most
@@ -397,24 +438,56 @@ impl Model {
         )
     }
 
-    /// Models one step. `counts` holds each core's counts of the step (hops
-    /// and links are filled in here); `messages` the spike messages in
-    /// sending order as (source core, destination core, synapse entries of
-    /// the destination axon by kind: dense, sparse, convolutional); `host`
-    /// each core's load from host spikes.
-    pub(crate) fn record(
-        &mut self,
-        step: u64,
-        counts: &mut [Counters],
-        messages: &[(u32, u32, [u32; 3])],
-        host: &[HostLoad],
-    ) {
+    /// Starts modelling a step: `counts` holds each core's neuron updates,
+    /// active updates and spikes of the step, which set when its update is
+    /// done. The step's messages follow through [`Model::send`], then
+    /// [`Model::finish_step`].
+    pub(crate) fn begin_step(&mut self, counts: &[Counters]) {
+        let c = &self.costs;
+        let t = |cost: Cost, n: u64| cost.time_ns * n as f64;
+        for (k, counts) in counts.iter().enumerate() {
+            self.ready[k] = t(c.neuron_update, counts.neuron_updates)
+                + t(c.neuron_active, counts.active_updates)
+                + t(c.neuron_spike, counts.spikes);
+        }
+        self.arrivals.clear();
+    }
+
+    /// Starts core `src` sending its messages of the step.
+    pub(crate) fn sender(&self, src: u32) -> Sender {
+        Sender {
+            src,
+            place: self.places[src as usize],
+            ready: self.ready[src as usize],
+            sent: 0,
+            hops: [0; 3],
+        }
+    }
+
+    /// The next spike message of `sender`, to core `dst`, whose axon reads
+    /// `entries` synapse entries by kind (dense, sparse, convolutional).
+    #[inline]
+    pub(crate) fn send(&mut self, sender: &mut Sender, step: u64, dst: u32, entries: [u32; 3]) {
+        sender.sent += 1;
+        let mut time = sender.ready + f64::from(sender.sent) * self.costs.message_out.time_ns;
+        let (p, q) = (sender.place, self.places[dst as usize]);
+        // Within a tile a message takes no link.
+        if (p.tile_x, p.tile_y) != (q.tile_x, q.tile_y) {
+            let (east_west, north_south, chip_links) = self.route(sender.src, dst);
+            sender.hops[0] += u64::from(east_west);
+            sender.hops[1] += u64::from(north_south);
+            sender.hops[2] += u64::from(chip_links);
+            time = self.travel(step, sender.src, dst, time);
+        }
+        self.arrivals.push((dst, time, entries));
+    }
+
+    /// Ends the step begun by [`Model::begin_step`]: `counts` holds each
+    /// core's counts of the step but those of the messages it received from
+    /// other cores, which are added here; `host` holds each core's load from
+    /// host spikes.
+    pub(crate) fn finish_step(&mut self, step: u64, counts: &mut [Counters], host: &[HostLoad]) {
         let [dense, sparse, convolutional] = self.costs.synaptic_ops();
-        let synaptic_time = |e: [u32; 3]| {
-            f64::from(e[0]) * dense.time_ns
-                + f64::from(e[1]) * sparse.time_ns
-                + f64::from(e[2]) * convolutional.time_ns
-        };
         let host_message_in = self.costs.message_in.time_ns;
         let host_time = |load: &HostLoad| {
             load.messages as f64 * host_message_in
@@ -422,32 +495,6 @@ impl Model {
                 + load.entries[1] as f64 * sparse.time_ns
                 + load.entries[2] as f64 * convolutional.time_ns
         };
-        let c = &self.costs;
-        let t = |cost: Cost, n: u64| cost.time_ns * n as f64;
-        for (k, counts) in counts.iter().enumerate() {
-            self.ready[k] = t(c.neuron_update, counts.neuron_updates)
-                + t(c.neuron_active, counts.active_updates)
-                + t(c.neuron_spike, counts.spikes);
-            self.sent_so_far[k] = 0;
-        }
-        let message_in = c.message_in.time_ns;
-        self.arrivals.clear();
-        let message_out = c.message_out.time_ns;
-        for &(src, dst, entries) in messages {
-            let s = src as usize;
-            self.sent_so_far[s] += 1;
-            let mut time = self.ready[s] + f64::from(self.sent_so_far[s]) * message_out;
-            let (p, q) = (self.places[s], self.places[dst as usize]);
-            // Within a tile a message takes no link.
-            if (p.tile_x, p.tile_y) != (q.tile_x, q.tile_y) {
-                let (east_west, north_south, chip_links) = self.route(src, dst);
-                counts[s].hops_east_west += u64::from(east_west);
-                counts[s].hops_north_south += u64::from(north_south);
-                counts[s].chip_links += u64::from(chip_links);
-                time = self.travel(step, src, dst, time);
-            }
-            self.arrivals.push((dst, time, synaptic_time(entries)));
-        }
         // Host messages are there when the step starts, before any message
         // of the mesh: each core takes them all right after its update.
         for (free, load) in self.ready.iter_mut().zip(host) {
@@ -459,7 +506,7 @@ impl Model {
         // (equal arrivals may go in any order: the sums are the same).
         // Arrival times are positive and finite, so their bits order as the
         // times do: one integer key sorts by core, then time.
-        let key = |&(dst, arrival, _): &(u32, f64, f64)| {
+        let key = |&(dst, arrival, _): &(u32, f64, [u32; 3])| {
             (u128::from(dst) << 64) | u128::from(arrival.to_bits())
         };
         // Messages of one source to one core arrive in sending order, so
@@ -467,41 +514,54 @@ impl Model {
         if !self.arrivals.is_sorted_by_key(key) {
             self.arrivals.sort_unstable_by_key(key);
         }
-        for &(dst, arrival, synaptic) in &self.arrivals {
-            let free = &mut self.ready[dst as usize];
-            *free = free.max(arrival) + message_in + synaptic;
+        let message_in = self.costs.message_in.time_ns;
+        // One core's arrivals at a time, its running sums kept local.
+        for run in self.arrivals.chunk_by(|a, b| a.0 == b.0) {
+            let dst = run[0].0 as usize;
+            let mut free = self.ready[dst];
+            let mut read = [0u64; 3];
+            for &(_, arrival, entries) in run {
+                let synaptic = f64::from(entries[0]) * dense.time_ns
+                    + f64::from(entries[1]) * sparse.time_ns
+                    + f64::from(entries[2]) * convolutional.time_ns;
+                free = free.max(arrival) + message_in + synaptic;
+                for (total, e) in read.iter_mut().zip(entries) {
+                    *total += u64::from(e);
+                }
+            }
+            self.ready[dst] = free;
+            let c = &mut counts[dst];
+            c.messages_in += run.len() as u64;
+            c.synaptic_ops += read[0] + read[1] + read[2];
+            c.sparse_synaptic_ops += read[1];
+            c.convolutional_synaptic_ops += read[2];
         }
         let c = &self.costs;
-        // Learning runs at the epoch's end, after the step's deliveries.
-        for (k, counts) in counts.iter().enumerate() {
-            self.ready[k] += t(c.synaptic_update, counts.synaptic_updates)
-                + t(c.trace_update, counts.trace_updates);
-        }
+        let t = |cost: Cost, n: u64| cost.time_ns * n as f64;
         let mut total = Counters::default();
         let mut slowest = 0.0f64;
         for (k, counts) in counts.iter().enumerate() {
+            // Learning runs at the epoch's end, after the step's deliveries.
+            let busy = self.ready[k]
+                + t(c.synaptic_update, counts.synaptic_updates)
+                + t(c.trace_update, counts.trace_updates);
             let core = &mut self.cores[k];
             core.counts += *counts;
-            core.busy_ns += self.ready[k];
+            core.busy_ns += busy;
             total += *counts;
-            slowest = slowest.max(self.ready[k]);
+            slowest = slowest.max(busy);
         }
         // Dynamic energy is linear in the counts: priced once per step for
         // all cores, and per core when the totals are read.
-        let mut energy = Energy::of(&total, c);
-        let barrier = self.barrier;
-        let time_ns = slowest + barrier.time_ns;
-        energy.barrier = barrier.energy_pj;
-        // mW × ns = pJ.
-        energy.static_power = c.static_power_mw * f64::from(self.chips_in_use) * time_ns;
+        let time_ns = slowest + self.barrier.time_ns;
+        let energy = self.step_energy(&total, time_ns);
         self.totals.steps += 1;
         self.totals.time_ns += time_ns;
         self.totals.energy += energy;
         self.totals.counts += total;
-        self.steps.push(StepRecord {
+        self.steps.push(Recorded {
             step,
             time_ns,
-            energy,
             counts: total,
         });
         self.trim();

@@ -272,7 +272,7 @@ fn bounded_step_records_keep_the_recent_steps_and_every_total() {
         bounded.model().expect("enabled"),
     );
     let kept = bounded.steps();
-    assert_eq!(kept, &all.steps()[50 - kept.len()..]);
+    assert_eq!(kept[..], all.steps()[50 - kept.len()..]);
     let mut sum = crate::ModelTotals::default();
     for step in all.steps() {
         sum.steps += 1;

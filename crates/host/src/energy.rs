@@ -81,7 +81,7 @@ impl EnergyReport {
     /// Collects the model's record.
     pub fn from_model(chip: &ChipProfile, model: &Model) -> Self {
         Self {
-            steps: model.steps().to_vec(),
+            steps: model.steps(),
             ..Self::summary_of(chip, model)
         }
     }
