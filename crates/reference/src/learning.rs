@@ -44,9 +44,9 @@ struct NumpyGenerator {
 }
 
 impl NumpyGenerator {
-    fn new(seed: u64) -> NumpyGenerator {
+    fn new(seed: u128) -> NumpyGenerator {
         NumpyGenerator {
-            bits: Pcg64::numpy(u128::from(seed)),
+            bits: Pcg64::numpy(seed),
             spare_u32: None,
         }
     }
@@ -88,7 +88,7 @@ struct TraceRandom {
 
 impl TraceRandom {
     /// Built, with one draw from each generator.
-    fn new(decay_seed: u64, impulse_seed: u64) -> TraceRandom {
+    fn new(decay_seed: u128, impulse_seed: u128) -> TraceRandom {
         let mut decay_rng = NumpyGenerator::new(decay_seed);
         let mut impulse_rng = NumpyGenerator::new(impulse_seed);
         let decay = decay_rng.random();
@@ -108,7 +108,7 @@ impl TraceRandom {
 }
 
 /// Lava seeds the synaptic variables' generator with 2, ignoring `rng_seed`.
-const SYNAPTIC_SEED: u64 = 2;
+const SYNAPTIC_SEED: u128 = 2;
 
 /// x1, x2 (pre), y1, y2, y3 (post).
 const TRACES: usize = 5;
@@ -175,7 +175,8 @@ impl LearningState {
                 }
             })
             .collect();
-        let seed = spec.rng_seed;
+        // Seeds s to s + 3, with no wrap at 2^64 (NumPy's seeds are unbounded).
+        let seed = u128::from(spec.rng_seed);
         let sizes = [n_pre, n_pre, n_post, n_post, n_post];
         LearningState {
             t_epoch: u64::from(spec.t_epoch),
@@ -188,8 +189,8 @@ impl LearningState {
             neuron_trace: learning.post_trace.map(|p| (p.factor(), p.impulse())),
             neuron_y1: vec![0; n_post],
             spiked_before: vec![false; n_post],
-            pre_random: TraceRandom::new(seed, seed.wrapping_add(1)),
-            post_random: TraceRandom::new(seed.wrapping_add(2), seed.wrapping_add(3)),
+            pre_random: TraceRandom::new(seed, seed + 1),
+            post_random: TraceRandom::new(seed + 2, seed + 3),
             synaptic_rng: {
                 let mut rng = NumpyGenerator::new(SYNAPTIC_SEED);
                 rng.random();
