@@ -401,7 +401,11 @@ mod differential {
             rule("u0", true),
             prop::option::of(rule("u0", true)),
             prop::collection::vec(trace(), 2),
-            prop::option::of((0i64..=40, 1i64..=20)),
+            prop::option::of((
+                0i64..=40,
+                prop::sample::select(vec![0.0, 0.5, 0.25]),
+                1i64..=20,
+            )),
         )
             .prop_map(|(dw, dt, traces, post)| {
                 let mut l = json!({"dw": dw, "three_factor": true});
@@ -412,8 +416,8 @@ mod differential {
                     l[format!("{name}_impulse")] = json!(impulse);
                     l[format!("{name}_tau")] = json!(tau);
                 }
-                if let Some((impulse, tau)) = post {
-                    l["post_trace_kernel_magnitude"] = json!(impulse);
+                if let Some((impulse, fraction, tau)) = post {
+                    l["post_trace_kernel_magnitude"] = json!(impulse as f64 + fraction);
                     l["post_trace_decay_tau"] = json!(tau);
                 }
                 l
@@ -476,12 +480,13 @@ mod differential {
         learns: bool,
     ) -> impl Strategy<Value = Value> {
         (
-            prop::sample::select(vec!["mixed", "excitatory", "inhibitory"]),
+            prop::sample::select(vec!["mixed", "excitatory", "inhibitory", "unset"]),
             prop::collection::vec(prop::collection::vec(-120i64..=120, n_from), n_to),
             prop::bool::ANY,
             learning(),
+            (prop::sample::select(vec![8i64, 8, 7, 5, 3, 1]), -2i64..=2),
         )
-            .prop_map(move |(mode, mut rows, sparse, rule)| {
+            .prop_map(move |(mode, mut rows, sparse, rule, (bits, weight_exp))| {
                 for row in &mut rows {
                     for w in row.iter_mut() {
                         *w = match mode {
@@ -491,7 +496,15 @@ mod differential {
                         };
                     }
                 }
-                let mut p = json!({"name": format!("{from}->{to}"), "from": from, "to": to, "sign_mode": mode});
+                let mut p = json!({
+                    "name": format!("{from}->{to}"), "from": from, "to": to,
+                    "num_weight_bits": bits, "weight_exp": weight_exp,
+                });
+                // Unset: a learning projection is mixed whatever its weights
+                // (as Lava's is), any other infers its mode from them.
+                if mode != "unset" {
+                    p["sign_mode"] = json!(mode);
+                }
                 if sparse {
                     let mut entries = Vec::new();
                     for (post, row) in rows.iter().enumerate() {
@@ -521,7 +534,12 @@ mod differential {
 
     fn network() -> impl Strategy<Value = Case> {
         (1usize..=4, 1usize..=4, 1usize..=3).prop_flat_map(|(n_in, n_a, n_b)| {
-            let host = || prop::collection::vec(-40i32..=60, MAX_STEPS as usize);
+            let host = || {
+                prop_oneof![
+                    prop::collection::vec(-40i32..=60, MAX_STEPS as usize),
+                    prop::collection::vec(-300i32..=300, MAX_STEPS as usize),
+                ]
+            };
             (
                 (lif("a", n_a), lif("b", n_b)),
                 projection("in", "a", n_in, n_a, true),
@@ -529,6 +547,7 @@ mod differential {
                 projection("in", "b", n_in, n_b, false),
                 (
                     prop::collection::vec(-30i64..=30, n_b),
+                    prop::option::of(-30i64..=30),
                     prop::bool::ANY,
                     host(),
                     host(),
@@ -539,13 +558,17 @@ mod differential {
                 1u32..=3,
             )
                 .prop_map(
-                    move |((a, b), p1, p2, p3, (weights, streamed, host_da, pop_da), rate, seed, steps, per_core)| {
+                    move |((a, b), p1, p2, p3, (weights, on_a, streamed, host_da, pop_da), rate, seed, steps, per_core)| {
                         let description = json!({
                             "name": "differential",
                             "populations": [{"name": "in", "size": n_in, "model": "input"}, a, b],
                             "neuromodulators": [
                                 {"name": "host_da"},
-                                {"name": "pop_da", "population": "b", "weight": weights},
+                                match on_a {
+                                    // One weight for every neuron of "a".
+                                    Some(w) => json!({"name": "pop_da", "population": "a", "weight": w}),
+                                    None => json!({"name": "pop_da", "population": "b", "weight": weights}),
+                                },
                             ],
                             "projections": [p1, p2, p3],
                             "inputs": [{"population": "in", "poisson": {"rate_hz": rate, "seed": seed}}],
@@ -683,7 +706,12 @@ mod differential {
     #[test]
     fn learning_networks_match_the_reference() {
         let config = Config {
-            cases: 256,
+            // `NEURITE_DIFFERENTIAL_CASES` asks for more, as for the
+            // networks without learning.
+            cases: std::env::var("NEURITE_DIFFERENTIAL_CASES")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(256),
             failure_persistence: Some(Box::new(FileFailurePersistence::Off)),
             ..Config::default()
         };
