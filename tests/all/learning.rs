@@ -544,7 +544,12 @@ mod differential {
                 (lif("a", n_a), lif("b", n_b)),
                 projection("in", "a", n_in, n_a, true),
                 projection("a", "b", n_a, n_b, true),
-                projection("in", "b", n_in, n_b, false),
+                (
+                    projection("in", "b", n_in, n_b, false),
+                    // Now and then a recurrent learning projection: its
+                    // neurons are pre and post at once.
+                    prop::option::of(projection("b", "b", n_b, n_b, true)),
+                ),
                 (
                     prop::collection::vec(-30i64..=30, n_b),
                     prop::option::of(-30i64..=30),
@@ -558,7 +563,8 @@ mod differential {
                 1u32..=3,
             )
                 .prop_map(
-                    move |((a, b), p1, p2, p3, (weights, on_a, streamed, host_da, pop_da), rate, seed, steps, per_core)| {
+                    move |((a, b), p1, p2, (p3, p4), (weights, on_a, streamed, host_da, pop_da), rate, seed, steps, per_core)| {
+                        let projections: Vec<Value> = [p1, p2, p3].into_iter().chain(p4).collect();
                         let description = json!({
                             "name": "differential",
                             "populations": [{"name": "in", "size": n_in, "model": "input"}, a, b],
@@ -570,7 +576,7 @@ mod differential {
                                     None => json!({"name": "pop_da", "population": "b", "weight": weights}),
                                 },
                             ],
-                            "projections": [p1, p2, p3],
+                            "projections": projections,
                             "inputs": [{"population": "in", "poisson": {"rate_hz": rate, "seed": seed}}],
                             "probes": [
                                 {"population": "in", "vars": ["spikes"]},
