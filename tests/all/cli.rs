@@ -115,7 +115,7 @@ fn json_output_has_every_probed_variable_at_every_step() {
 
     // The same numbers as the reference simulator.
     let network = neurite::net::load(&root().join("examples/two-layer.toml")).expect("valid");
-    let trace = neurite_reference::simulate(&network, 25);
+    let trace = neurite_reference::simulate(&network, 25).expect("the reference simulates it");
     let hidden_trace = &trace.populations[network.population("hidden").expect("hidden")];
     let as_rows = |v: &Value| -> Vec<Vec<i64>> { serde_json::from_value(v.clone()).expect("rows") };
     let widen = |rows: &[Vec<i32>]| -> Vec<Vec<i64>> {

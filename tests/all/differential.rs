@@ -237,7 +237,7 @@ pub(crate) fn network() -> impl Strategy<Value = (Value, u64, u32)> {
 /// Runs both simulators and compares every population at every step.
 fn compare(network: &Network, chip: &ChipProfile, steps: u64) -> Result<(), String> {
     let recording = neurite::session::run(network, chip, steps).map_err(|e| e.to_string())?;
-    let trace = neurite_reference::simulate(network, steps);
+    let trace = neurite_reference::simulate(network, steps).map_err(|e| e.to_string())?;
     for (p, population) in network.populations.iter().enumerate() {
         let got = &recording.populations[p];
         let want = &trace.populations[p];
@@ -295,7 +295,8 @@ fn emulator_equals_reference_on_random_networks() {
             let text = description.to_string();
             let network = neurite::net::from_json_str(&text, "random.json", None)
                 .map_err(|e| TestCaseError::fail(format!("generated description invalid: {e}")))?;
-            let trace = neurite_reference::simulate(&network, steps);
+            let trace =
+                neurite_reference::simulate(&network, steps).expect("the reference simulates it");
             let count = |cell: &Cell<u32>, hit: bool| cell.set(cell.get() + u32::from(hit));
             count(&wrapped, trace.wraps > 0);
             count(&saturated, trace.saturations > 0);
@@ -352,7 +353,7 @@ fn emulator_equals_reference_on_a_larger_recurrent_network() {
     let network = neurite::net::from_json_str(&description.to_string(), "balanced.json", None)
         .expect("valid");
     let steps = 400;
-    let trace = neurite_reference::simulate(&network, steps);
+    let trace = neurite_reference::simulate(&network, steps).expect("the reference simulates it");
     let spikes: usize = trace.populations[1].spikes.iter().map(Vec::len).sum();
     assert!(
         spikes > 500,
@@ -462,7 +463,8 @@ fn under_random_limits_networks_fit_exactly_or_are_refused() {
                             .program
                             .validate(&chip)
                             .map_err(|e| TestCaseError::fail(format!("over a limit: {e}")))?;
-                        let trace = neurite_reference::simulate(&network, steps);
+                        let trace = neurite_reference::simulate(&network, steps)
+                            .expect("the reference simulates it");
                         let recording = neurite::session::run_program(
                             &network,
                             &compiled.program,
@@ -506,7 +508,8 @@ fn physical_units_lower_then_run_bit_exactly() {
     assert!(network.has_physical_units());
     let lowered = neurite::compiler::physical::lower(&network).expect("lowers");
     let steps = 200;
-    let trace = neurite_reference::simulate(&lowered.network, steps);
+    let trace =
+        neurite_reference::simulate(&lowered.network, steps).expect("the reference simulates it");
     for chip in [ChipProfile::loihi2(), tiny_chip(3)] {
         let recording = neurite::session::run(&network, &chip, steps).expect("runs");
         for (p, population) in network.populations.iter().enumerate() {

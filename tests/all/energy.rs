@@ -20,7 +20,7 @@ fn counts_match_spike_trains_fan_outs_and_routes() {
     let network =
         neurite::net::load(&root().join("examples/balanced-poisson.toml")).expect("example loads");
     let steps = 120;
-    let trace = neurite_reference::simulate(&network, steps);
+    let trace = neurite_reference::simulate(&network, steps).expect("the reference simulates it");
     for chip in [ChipProfile::loihi2(), tiny_chip(40)] {
         let compiled = neurite::compiler::compile(&network, &chip).expect("compiles");
         assert!(compiled.report.projections.iter().all(|p| p.zeroed == 0));

@@ -14,7 +14,8 @@ fn run(text: &str, steps: u64) -> Recording {
     let network = toml(text);
     let one_core = neurite::session::run(&network, &ChipProfile::loihi2(), steps).expect("runs");
     let spread = neurite::session::run(&network, &tiny_chip(2), steps).expect("runs");
-    let reference = neurite_reference::simulate(&network, steps);
+    let reference =
+        neurite_reference::simulate(&network, steps).expect("the reference simulates it");
     for (p, record) in one_core.populations.iter().enumerate() {
         let other = &spread.populations[p];
         assert_eq!(

@@ -105,7 +105,8 @@ fn reference_simulator_matches_lava_too() {
         let network =
             neurite::net::from_json_str(&doc["network"].to_string(), &name, None).expect("valid");
         let steps = doc["steps"].as_u64().expect("steps");
-        let trace = neurite_reference::simulate(&network, steps);
+        let trace =
+            neurite_reference::simulate(&network, steps).expect("the reference simulates it");
         for (population, want) in doc["expected"].as_object().expect("expected") {
             let index = network.population(population).expect("population");
             let got = &trace.populations[index];

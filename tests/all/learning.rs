@@ -1,6 +1,8 @@
 //! Learning end to end: descriptions with learning projections, compiled
-//! and run on the emulator, against runs recorded from Lava's fixed-point
-//! `LearningDense` (`tests/golden/learning/cases/`).
+//! and run on the emulator and simulated by the reference, against runs
+//! recorded from Lava's fixed-point `LearningDense`
+//! (`tests/golden/learning/cases/`); and random learning networks, emulator
+//! against reference.
 //!
 //! Lava's cases feed post spikes from a source; here a driver input makes
 //! each post neuron spike exactly then: with du = dv = 4095 a LIF's v is its
@@ -42,6 +44,11 @@ fn learning_section(rule: &Value) -> Value {
 }
 
 fn description(case: &Value, driven: bool) -> Network {
+    let text = description_json(case, driven);
+    neurite::net::from_json_str(&text.to_string(), "case.json", None).expect("valid description")
+}
+
+fn description_json(case: &Value, driven: bool) -> Value {
     let (n_pre, n_post) = (case["n_pre"].clone(), case["n_post"].clone());
     let mut learn = json!({
         "name": "learn",
@@ -71,13 +78,12 @@ fn description(case: &Value, driven: bool) -> Network {
             "du": lif["du"], "dv": lif["dv"], "vth": lif["vth"], "bias_mant": lif["bias_mant"],
         }));
     }
-    let text = json!({
+    json!({
         "name": case["name"],
         "populations": populations,
         "projections": projections,
         "probes": [{"population": "post", "vars": ["spikes"]}],
-    });
-    neurite::net::from_json_str(&text.to_string(), "case.json", None).expect("valid description")
+    })
 }
 
 fn ints(v: &Value) -> Vec<u32> {
@@ -174,6 +180,71 @@ fn learning_end_to_end_matches_lava() {
     }
 }
 
+/// The same cases through the reference simulator, with the spikes the
+/// emulator's replay injects written into the description as inputs.
+#[test]
+fn the_reference_simulator_matches_lava() {
+    for name in DRIVEN.iter().chain(&["lif_in_the_loop"]) {
+        let case = case(name);
+        let driven = case.get("lif").is_none();
+        let mut text = description_json(&case, driven);
+        let steps = case["steps"].as_u64().expect("steps");
+        let spikes = |key: &str, shift: usize| -> Vec<Value> {
+            let mut out = Vec::new();
+            for t in 0..steps as usize {
+                if let Some(list) = case[key].get(t + shift) {
+                    for i in ints(list) {
+                        out.push(json!([t + 1, i]));
+                    }
+                }
+            }
+            out
+        };
+        let mut inputs = vec![json!({"population": "pre", "spikes": spikes("pre_spikes", 0)})];
+        if driven {
+            // A driver spike at step t makes the post neuron spike at t + 1.
+            inputs.push(json!({"population": "drive", "spikes": spikes("post_spikes", 1)}));
+        }
+        inputs.retain(|i| !i["spikes"].as_array().expect("list").is_empty());
+        text["inputs"] = json!(inputs);
+        let network = neurite::net::from_json_str(&text.to_string(), "case.json", None)
+            .expect("valid description");
+        let post = network
+            .populations
+            .iter()
+            .position(|p| p.name == "post")
+            .expect("post");
+        let (n_pre, n_post) = (
+            case["n_pre"].as_u64().expect("n_pre") as usize,
+            case["n_post"].as_u64().expect("n_post") as usize,
+        );
+        for t in 1..=steps {
+            let trace = neurite_reference::simulate(&network, t).expect("simulates");
+            let step = t as usize - 1;
+            assert_eq!(
+                trace.populations[post].spikes[step],
+                ints(&case["post_spikes"][step]),
+                "{name}: post spikes at step {t}"
+            );
+            let learned = trace.learned[0].as_ref().expect("learns");
+            let mut weights = vec![vec![0i64; n_pre]; n_post];
+            for (s, synapse) in network.projections[0].synapses.iter().enumerate() {
+                weights[synapse.post as usize][synapse.pre as usize] =
+                    i64::from(learned.weights[s]);
+            }
+            let want = &case["trace"][step];
+            let want_weights: Vec<Vec<i64>> =
+                serde_json::from_value(want["weights"].clone()).expect("weights");
+            assert_eq!(weights, want_weights, "{name}: weights after step {t}");
+            for (k, key) in [(0, "x1"), (2, "y1")] {
+                let got: Vec<i64> = learned.traces[k].iter().map(|&v| i64::from(v)).collect();
+                let want: Vec<i64> = serde_json::from_value(want[key].clone()).expect("trace");
+                assert_eq!(got, want, "{name}: {key} after step {t}");
+            }
+        }
+    }
+}
+
 #[test]
 fn learning_split_across_cores_and_threads_matches_lava() {
     // One neuron per core: every post neuron on a core of its own, each
@@ -192,8 +263,9 @@ fn learning_split_across_cores_and_threads_matches_lava() {
 mod differential {
     use neurite::chip::ChipProfile;
     use neurite::compiler::compile;
-    use neurite::emulator::Emulator;
+    use neurite::emulator::{Emulator, Trace};
     use neurite::net::{InputStream, Network};
+    use neurite_reference::HostInput;
     use proptest::prelude::*;
     use proptest::test_runner::{
         Config, FileFailurePersistence, RngAlgorithm, TestRng, TestRunner,
@@ -206,71 +278,185 @@ mod differential {
     /// hold it (it has no infinity).
     const NO_DECAY: f64 = 4_611_686_018_427_387_904.0;
 
-    /// One product, as (negative, text), within ±255 weight units whatever
-    /// the traces and weights: a product Lava clips to the accumulator's
-    /// bounds leaves a remainder that rounds at random.
-    fn product() -> impl Strategy<Value = (bool, String)> {
-        let dependency = prop::sample::select(vec!["x0", "y0", "u1", "u1*y0", "x0*y0"]);
-        let light = prop::sample::select(vec![
-            "x1",
-            "x2",
-            "y1",
-            "y2",
-            "y3",
-            "(x1 + 2^-1)",
-            "(y1 - 5)",
+    /// Longest run, and so the number of host values drawn per neuromodulator.
+    const MAX_STEPS: u64 = 48;
+
+    /// One product, as (negative, text). Scales from 2^−4 up leave
+    /// remainders that round at random; `w*w*w` and `t*w*d*w` overflow
+    /// Lava's int32 before the shift and wrap. `uk` is `u1` in two-factor
+    /// rules and `u0` in three-factor ones (a rule has a single k).
+    fn product(u: &'static str, three_factor: bool) -> impl Strategy<Value = (bool, String)> {
+        let x0 = if three_factor { "x0*y2" } else { "x0" };
+        let dependency = prop::sample::select(vec![
+            x0.to_string(),
+            "y0".to_string(),
+            u.to_string(),
+            format!("{u}*y0"),
+            "x0*y0".to_string(),
         ]);
-        let heavy = prop::sample::select(vec!["w", "d"]);
-        let sign = prop::sample::select(vec!["sgn(w)", "sgn(d - 3)", "sgn(w + 7)"]);
+        let mut lights = vec!["x1", "x2", "y1", "y2", "y3", "(x1 + 2^-1)", "(y1 - 5)"];
+        if three_factor {
+            lights.extend(["y2", "(y2 + 3)", "y2*y1"]);
+        }
+        let light = prop::sample::select(lights);
+        let heavy = prop::sample::select(vec!["w", "d", "t"]);
+        let sign =
+            prop::sample::select(vec!["sgn(w)", "sgn(d - 3)", "sgn(t + 7)", "sgn(w + 2^-1)"]);
         let shape = prop_oneof![
-            // m·2^e alone: at most 8·16.
-            (-8i32..=7, 0i32..=4).prop_map(|(m, e)| (m, e, String::new())),
-            // One trace: at most 2·127.
-            (-2i32..=2, light.clone()).prop_map(|(m, f)| (m, 0, format!("*{f}"))),
-            // w or d: at most 256.
-            (prop::sample::select(vec![-1i32, 1]), heavy.clone()).prop_map(|(m, f)| (
-                m,
-                0,
-                format!("*{f}")
-            )),
-            // A factor and a sign: shifted right by 5 or 7.
-            (-8i32..=7, 0i32..=2, prop_oneof![light, heavy], sign).prop_map(|(m, e, f, g)| (
-                m,
-                e,
-                format!("*{f}*{g}")
-            )),
+            // m·2^e alone.
+            4 => (-8i32..=7, -4i32..=4).prop_map(|(m, e)| (m, e, String::new())),
+            // One trace.
+            6 => (-8i32..=7, -4i32..=2, light.clone()).prop_map(|(m, e, f)| (m, e, format!("*{f}"))),
+            // w, d or t.
+            3 => (-8i32..=7, -4i32..=1, heavy.clone()).prop_map(|(m, e, f)| (m, e, format!("*{f}"))),
+            // A factor and a sign.
+            3 => (-8i32..=7, -3i32..=2, prop_oneof![light.clone(), heavy], sign)
+                .prop_map(|(m, e, f, g)| (m, e, format!("*{f}*{g}"))),
+            // Two traces: shifted right by 3.
+            2 => (-8i32..=7, -2i32..=3, light.clone(), light)
+                .prop_map(|(m, e, f, g)| (m, e, format!("*{f}*{g}"))),
+            // Wide products that wrap in int32.
+            1 => (-8i32..=7, prop::sample::select(vec!["*w*w*w*x1", "*t*w*d*w", "*w*w*w*w*y1"]))
+                .prop_map(|(m, f)| (m, 0, f.to_string())),
         ];
         (dependency, shape)
             .prop_map(|(dep, (m, e, factors))| (m < 0, format!("{}*2^{e}*{dep}{factors}", m.abs())))
     }
 
-    /// One product per rule: after a second product, an accumulator the
-    /// first one took to its bound would keep a remainder that rounds at
-    /// random. (Sums of products are checked against Lava's own runs.)
-    fn rule() -> impl Strategy<Value = String> {
-        product().prop_map(|(negative, p)| if negative { format!("-{p}") } else { p })
+    /// A sum of one to three products.
+    fn rule(u: &'static str, three_factor: bool) -> impl Strategy<Value = String> {
+        prop::collection::vec(product(u, three_factor), 1..=3).prop_map(|products| {
+            let mut text = String::new();
+            for (k, (negative, p)) in products.into_iter().enumerate() {
+                match (k, negative) {
+                    (0, true) => text.push('-'),
+                    (0, false) => {}
+                    (_, true) => text.push_str(" - "),
+                    (_, false) => text.push_str(" + "),
+                }
+                text.push_str(&p);
+            }
+            text
+        })
     }
 
-    fn learning() -> impl Strategy<Value = Value> {
-        let trace = (0i64..=40, prop::bool::ANY);
-        (
-            rule(),
-            prop::option::of(rule()),
-            prop::collection::vec(trace, 5),
-            1i64..=4,
-            any::<u32>(),
+    /// A trace's impulse (integer, or with a fraction that rounds at random)
+    /// and time constant (no memory, no decay, or a decay that rounds at
+    /// random).
+    fn trace() -> impl Strategy<Value = (f64, f64)> {
+        let impulse = (
+            0i64..=40,
+            prop::sample::select(vec![0.0, 0.0, 0.25, 0.3, 0.5, 0.75, 0.1]),
         )
-            .prop_map(|(dw, dd, traces, t_epoch, seed)| {
+            .prop_map(|(whole, fraction)| whole as f64 + fraction);
+        let tau = prop_oneof![
+            Just(0.0),
+            Just(NO_DECAY),
+            (1i64..=30).prop_map(|t| t as f64),
+            (1i64..=40).prop_map(|t| t as f64 / 4.0),
+        ];
+        (impulse, tau)
+    }
+
+    /// A seed, now and then one whose s + 1, s + 2, s + 3 pass 2^64.
+    fn seed() -> impl Strategy<Value = u64> {
+        prop_oneof![
+            4 => any::<u32>().prop_map(u64::from),
+            1 => (0u64..4).prop_map(|k| u64::MAX - k),
+        ]
+    }
+
+    /// A two-factor rule in Lava's language.
+    fn two_factor() -> impl Strategy<Value = Value> {
+        (
+            rule("u1", false),
+            prop::option::of(rule("u1", false)),
+            prop::option::of(rule("u1", false)),
+            prop::collection::vec(trace(), 5),
+            1i64..=4,
+            seed(),
+        )
+            .prop_map(|(dw, dd, dt, traces, t_epoch, seed)| {
                 let mut l = json!({"dw": dw, "t_epoch": t_epoch, "rng_seed": seed});
                 if let Some(dd) = dd {
                     l["dd"] = json!(dd);
                 }
-                for (name, (impulse, keep)) in ["x1", "x2", "y1", "y2", "y3"].iter().zip(traces) {
+                if let Some(dt) = dt {
+                    l["dt"] = json!(dt);
+                }
+                for (name, (impulse, tau)) in ["x1", "x2", "y1", "y2", "y3"].iter().zip(traces) {
                     l[format!("{name}_impulse")] = json!(impulse);
-                    l[format!("{name}_tau")] = json!(if keep { NO_DECAY } else { 0.0 });
+                    l[format!("{name}_tau")] = json!(tau);
                 }
                 l
             })
+    }
+
+    /// A three-factor rule: y2 from a neuromodulator streamed by the host
+    /// or fed by a population's spikes, y1 from the post neuron's own trace
+    /// (or 0), written in Lava's language or as `reward_stdp`.
+    fn three_factor() -> impl Strategy<Value = Value> {
+        let modulator = prop::sample::select(vec!["host_da", "pop_da"]);
+        let custom = (
+            rule("u0", true),
+            prop::option::of(rule("u0", true)),
+            prop::collection::vec(trace(), 2),
+            prop::option::of((
+                0i64..=40,
+                prop::sample::select(vec![0.0, 0.5, 0.25]),
+                1i64..=20,
+            )),
+        )
+            .prop_map(|(dw, dt, traces, post)| {
+                let mut l = json!({"dw": dw, "three_factor": true});
+                if let Some(dt) = dt {
+                    l["dt"] = json!(dt);
+                }
+                for (name, (impulse, tau)) in ["x1", "x2"].iter().zip(traces) {
+                    l[format!("{name}_impulse")] = json!(impulse);
+                    l[format!("{name}_tau")] = json!(tau);
+                }
+                if let Some((impulse, fraction, tau)) = post {
+                    l["post_trace_kernel_magnitude"] = json!(impulse as f64 + fraction);
+                    l["post_trace_decay_tau"] = json!(tau);
+                }
+                l
+            });
+        let named = (
+            prop::sample::select(vec![0.5, 1.0, 2.0]),
+            prop::sample::select(vec![1.0, 2.0, 3.0]),
+            prop::sample::select(vec![-1.0, -2.0, 0.5]),
+            trace(),
+            (1i64..=20, 1i64..=40),
+            prop::sample::select(vec![0.5, 0.25, 0.125]),
+        )
+            .prop_map(
+                |(lr, a_plus, a_minus, (impulse, tau), (post_tau, post_impulse), e)| {
+                    json!({
+                        "rule": "reward_stdp",
+                        "learning_rate": lr,
+                        "A_plus": a_plus,
+                        "A_minus": a_minus,
+                        "pre_trace_kernel_magnitude": impulse,
+                        "pre_trace_decay_tau": if tau == 0.0 { 1.0 } else { tau },
+                        "post_trace_decay_tau": post_tau,
+                        "post_trace_kernel_magnitude": post_impulse,
+                        "eligibility_trace_decay_tau": e,
+                    })
+                },
+            );
+        (prop_oneof![custom, named], modulator, 1i64..=4, seed()).prop_map(
+            |(mut l, modulator, t_epoch, seed)| {
+                l["neuromodulator"] = json!(modulator);
+                l["t_epoch"] = json!(t_epoch);
+                l["rng_seed"] = json!(seed);
+                l
+            },
+        )
+    }
+
+    fn learning() -> impl Strategy<Value = Value> {
+        prop_oneof![3 => two_factor(), 2 => three_factor()]
     }
 
     fn lif(name: &str, size: usize) -> impl Strategy<Value = Value> {
@@ -294,12 +480,13 @@ mod differential {
         learns: bool,
     ) -> impl Strategy<Value = Value> {
         (
-            prop::sample::select(vec!["mixed", "excitatory", "inhibitory"]),
+            prop::sample::select(vec!["mixed", "excitatory", "inhibitory", "unset"]),
             prop::collection::vec(prop::collection::vec(-120i64..=120, n_from), n_to),
             prop::bool::ANY,
             learning(),
+            (prop::sample::select(vec![8i64, 8, 7, 5, 3, 1]), -2i64..=2),
         )
-            .prop_map(move |(mode, mut rows, sparse, rule)| {
+            .prop_map(move |(mode, mut rows, sparse, rule, (bits, weight_exp))| {
                 for row in &mut rows {
                     for w in row.iter_mut() {
                         *w = match mode {
@@ -309,7 +496,15 @@ mod differential {
                         };
                     }
                 }
-                let mut p = json!({"name": format!("{from}->{to}"), "from": from, "to": to, "sign_mode": mode});
+                let mut p = json!({
+                    "name": format!("{from}->{to}"), "from": from, "to": to,
+                    "num_weight_bits": bits, "weight_exp": weight_exp,
+                });
+                // Unset: a learning projection is mixed whatever its weights
+                // (as Lava's is), any other infers its mode from them.
+                if mode != "unset" {
+                    p["sign_mode"] = json!(mode);
+                }
                 if sparse {
                     let mut entries = Vec::new();
                     for (post, row) in rows.iter().enumerate() {
@@ -333,46 +528,94 @@ mod differential {
             })
     }
 
-    fn network() -> impl Strategy<Value = (Value, u64, u32)> {
+    /// A random network, the steps to run, neurons per core, and the values
+    /// the host streams to the two neuromodulators at steps 1, 2, …
+    type Case = (Value, u64, u32, [Vec<i32>; 2]);
+
+    fn network() -> impl Strategy<Value = Case> {
         (1usize..=4, 1usize..=4, 1usize..=3).prop_flat_map(|(n_in, n_a, n_b)| {
+            let host = || {
+                prop_oneof![
+                    prop::collection::vec(-40i32..=60, MAX_STEPS as usize),
+                    prop::collection::vec(-300i32..=300, MAX_STEPS as usize),
+                ]
+            };
             (
-                lif("a", n_a),
-                lif("b", n_b),
+                (lif("a", n_a), lif("b", n_b)),
                 projection("in", "a", n_in, n_a, true),
                 projection("a", "b", n_a, n_b, true),
-                projection("in", "b", n_in, n_b, false),
+                (
+                    projection("in", "b", n_in, n_b, false),
+                    // Now and then a recurrent learning projection: its
+                    // neurons are pre and post at once.
+                    prop::option::of(projection("b", "b", n_b, n_b, true)),
+                ),
+                (
+                    prop::collection::vec(-30i64..=30, n_b),
+                    prop::option::of(-30i64..=30),
+                    prop::bool::ANY,
+                    host(),
+                    host(),
+                ),
                 100.0f64..=500.0,
                 any::<u64>(),
-                20u64..=48,
+                20u64..=MAX_STEPS,
                 1u32..=3,
             )
-                .prop_map(move |(a, b, p1, p2, p3, rate, seed, steps, per_core)| {
-                    let description = json!({
-                        "name": "differential",
-                        "populations": [{"name": "in", "size": n_in, "model": "input"}, a, b],
-                        "projections": [p1, p2, p3],
-                        "inputs": [{"population": "in", "poisson": {"rate_hz": rate, "seed": seed}}],
-                        "probes": [
-                            {"population": "in", "vars": ["spikes"]},
-                            {"population": "a", "vars": ["spikes"]},
-                            {"population": "b", "vars": ["spikes"]},
-                        ],
-                    });
-                    (description, steps, per_core)
-                })
+                .prop_map(
+                    move |((a, b), p1, p2, (p3, p4), (weights, on_a, streamed, host_da, pop_da), rate, seed, steps, per_core)| {
+                        let projections: Vec<Value> = [p1, p2, p3].into_iter().chain(p4).collect();
+                        let description = json!({
+                            "name": "differential",
+                            "populations": [{"name": "in", "size": n_in, "model": "input"}, a, b],
+                            "neuromodulators": [
+                                {"name": "host_da"},
+                                match on_a {
+                                    // One weight for every neuron of "a".
+                                    Some(w) => json!({"name": "pop_da", "population": "a", "weight": w}),
+                                    None => json!({"name": "pop_da", "population": "b", "weight": weights}),
+                                },
+                            ],
+                            "projections": projections,
+                            "inputs": [{"population": "in", "poisson": {"rate_hz": rate, "seed": seed}}],
+                            "probes": [
+                                {"population": "in", "vars": ["spikes"]},
+                                {"population": "a", "vars": ["spikes"]},
+                                {"population": "b", "vars": ["spikes"]},
+                            ],
+                        });
+                        // pop_da also takes host values in some cases.
+                        let pop_da = if streamed { pop_da } else { vec![0; MAX_STEPS as usize] };
+                        (description, steps, per_core, [host_da, pop_da])
+                    },
+                )
         })
     }
+
+    const MODULATORS: [&str; 2] = ["host_da", "pop_da"];
 
     fn compare(
         network: &Network,
         chip: &ChipProfile,
         steps: u64,
         threads: usize,
+        host: &[Vec<i32>; 2],
     ) -> Result<(), String> {
         let compiled = compile(network, chip).map_err(|e| e.to_string())?;
         let mut emulator = Emulator::new(&compiled.program, chip).map_err(|e| e.to_string())?;
         emulator.set_threads(threads);
-        let reference = neurite_reference::simulate(network, steps);
+        let mut host_input = HostInput::new();
+        for (name, values) in MODULATORS.iter().zip(host) {
+            for (t, &value) in values.iter().enumerate().take(steps as usize) {
+                host_input.set_neuromodulator(name, t as u64 + 1, value);
+            }
+        }
+        let reference = neurite_reference::simulate_with(network, steps, &host_input)
+            .map_err(|e| e.to_string())?;
+        let modulators: Vec<Option<usize>> = MODULATORS
+            .iter()
+            .map(|name| emulator.neuromodulator(name))
+            .collect();
         let mut inputs = InputStream::new(network);
         let mut spikes = Vec::new();
         let port = compiled.program.input_port("in").ok_or("no port")?;
@@ -381,6 +624,14 @@ mod differential {
             emulator
                 .inject(port, &spikes[0])
                 .map_err(|e| e.to_string())?;
+            // Only a network that learns has neuromodulators on the chip.
+            for (m, values) in modulators.iter().zip(host) {
+                if let Some(m) = *m {
+                    emulator
+                        .set_neuromodulator(m, values[t])
+                        .map_err(|e| e.to_string())?;
+                }
+            }
             emulator.step();
             for (p, name) in [(1, "a"), (2, "b")] {
                 let index = compiled.program.population(name).ok_or("population")?;
@@ -398,7 +649,7 @@ mod differential {
             let Some(want) = &reference.learned[j] else {
                 continue;
             };
-            let mut want: Vec<(u32, u32, i16, i16)> = projection
+            let mut want_synapses: Vec<(u32, u32, i16, i16, i16)> = projection
                 .synapses
                 .iter()
                 .enumerate()
@@ -407,23 +658,52 @@ mod differential {
                         syn.pre,
                         syn.post,
                         want.weights[s] as i16,
+                        want.tags[s] as i16,
                         want.delays[s] as i16,
                     )
                 })
                 .collect();
-            want.sort_unstable();
-            let got: Vec<(u32, u32, i16, i16)> = emulator
+            want_synapses.sort_unstable();
+            let got = emulator
                 .learned(&projection.name)
                 .map_err(|e| e.to_string())?
-                .synapses
-                .iter()
-                .map(|&(pre, post, w, _, d)| (pre, post, w, d))
-                .collect();
-            if got != want {
+                .synapses;
+            if got != want_synapses {
                 return Err(format!(
-                    "{}: learned (pre, post, w, d): emulator {got:?}, reference {want:?}",
+                    "{}: learned (pre, post, w, t, d): emulator {got:?}, reference {want_synapses:?}",
                     projection.name
                 ));
+            }
+            // Traces of the neurons some synapse joins (the chip keeps no
+            // trace of a neuron without one).
+            let pre: Vec<usize> = projection.synapses.iter().map(|s| s.pre as usize).collect();
+            let post: Vec<usize> = projection
+                .synapses
+                .iter()
+                .map(|s| s.post as usize)
+                .collect();
+            for (k, (trace, name)) in [
+                (Trace::X1, "x1"),
+                (Trace::X2, "x2"),
+                (Trace::Y1, "y1"),
+                (Trace::Y2, "y2"),
+                (Trace::Y3, "y3"),
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                let got = emulator
+                    .trace(&projection.name, trace)
+                    .map_err(|e| e.to_string())?;
+                let neurons = if k < 2 { &pre } else { &post };
+                for &n in neurons {
+                    if got[n] != want.traces[k][n] {
+                        return Err(format!(
+                            "{}: {name} of neuron {n}: emulator {}, reference {}",
+                            projection.name, got[n], want.traces[k][n]
+                        ));
+                    }
+                }
             }
         }
         Ok(())
@@ -432,20 +712,25 @@ mod differential {
     #[test]
     fn learning_networks_match_the_reference() {
         let config = Config {
-            cases: 48,
+            // `NEURITE_DIFFERENTIAL_CASES` asks for more, as for the
+            // networks without learning.
+            cases: std::env::var("NEURITE_DIFFERENTIAL_CASES")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(256),
             failure_persistence: Some(Box::new(FileFailurePersistence::Off)),
             ..Config::default()
         };
         let rng = TestRng::deterministic_rng(RngAlgorithm::ChaCha);
         let mut runner = TestRunner::new_with_rng(config, rng);
         runner
-            .run(&network(), |(description, steps, per_core)| {
+            .run(&network(), |(description, steps, per_core, host)| {
                 let network = neurite::net::from_json_str(&description.to_string(), "d.json", None)
                     .map_err(|e| TestCaseError::fail(e.to_string()))?;
                 let one = ChipProfile::loihi2();
-                compare(&network, &one, steps, 1).map_err(TestCaseError::fail)?;
+                compare(&network, &one, steps, 1, &host).map_err(TestCaseError::fail)?;
                 let tiny = tiny_chip(per_core);
-                compare(&network, &tiny, steps, 2).map_err(TestCaseError::fail)?;
+                compare(&network, &tiny, steps, 2, &host).map_err(TestCaseError::fail)?;
                 Ok(())
             })
             .expect("emulator and reference agree");
@@ -576,6 +861,43 @@ weight_exp = 6
         );
         assert!(up > 100, "{up}");
         assert!(down < 100, "{down}");
+    }
+
+    #[test]
+    fn the_reference_simulator_learns_as_the_emulator_does() {
+        // The same run in the reference: the injected spikes as periodic
+        // inputs, the host's reward as host input.
+        let text = format!(
+            "{NET}\n[[inputs]]\npopulation = \"pre\"\nperiodic = {{ period = 4, phase = 1 }}\n\
+             [[inputs]]\npopulation = \"drive\"\nperiodic = {{ period = 4, phase = 1 }}\n"
+        );
+        for reward in [-60, -7, 40] {
+            let steps = 40;
+            let (emulator, _) = run(reward, steps);
+            let mut host = neurite_reference::HostInput::new();
+            for t in 1..=steps {
+                host.set_neuromodulator("dopamine", t, reward);
+            }
+            let reference =
+                neurite_reference::simulate_with(&toml(&text), steps, &host).expect("simulates");
+            let want = reference.learned[0].as_ref().expect("learns");
+            let (_, _, w, tag, d) = emulator.learned("plastic").expect("learns").synapses[0];
+            assert_eq!(
+                (i32::from(w), i32::from(tag), i32::from(d)),
+                (want.weights[0], want.tags[0], want.delays[0]),
+                "reward {reward}"
+            );
+            for (k, trace) in [Trace::X1, Trace::X2, Trace::Y1, Trace::Y2, Trace::Y3]
+                .into_iter()
+                .enumerate()
+            {
+                assert_eq!(
+                    emulator.trace("plastic", trace).expect("trace"),
+                    want.traces[k],
+                    "reward {reward}: {trace:?}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -91,5 +91,6 @@ pub use profile::{
     LearningProfile, MAX_IMPULSE, MAX_T_EPOCH, PostTraceSource, RuleSpec, SUPPLIED_TAU, Trace,
     TraceParams, TraceSpec,
 };
+pub use rng::Pcg64;
 pub use rule::{Constant, Dependency, Factor, Product, Rule, Variable};
 pub use traces::{Epoch, Traces};

@@ -81,15 +81,21 @@ const PCG_MULT: u128 = 0x2360_ed05_1fc6_5da4_4385_df64_9fcc_f645;
 
 /// NumPy's PCG64 (XSL-RR 128/64): each output steps the LCG, then permutes
 /// the new state.
+///
+/// Exported as the raw generator only: [`Pcg64::numpy`] seeds it as
+/// `numpy.random.PCG64(SeedSequence(seed))` does and [`Pcg64::next_u64`]
+/// returns its outputs in order. How Lava turns outputs into numbers and
+/// which draw serves what stays inside this crate (and is written out again,
+/// independently, by the reference simulator).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Pcg64 {
+pub struct Pcg64 {
     state: u128,
     inc: u128,
 }
 
 impl Pcg64 {
-    /// `PCG64(SeedSequence(seed))`.
-    pub(crate) fn numpy(seed: u128) -> Pcg64 {
+    /// `PCG64(SeedSequence(seed))`, before its first output.
+    pub fn numpy(seed: u128) -> Pcg64 {
         let [s0, s1, i0, i1] = seed_sequence_state(seed);
         let init_state = (u128::from(s0) << 64) | u128::from(s1);
         let init_seq = (u128::from(i0) << 64) | u128::from(i1);
@@ -107,7 +113,8 @@ impl Pcg64 {
         self.state = self.state.wrapping_mul(PCG_MULT).wrapping_add(self.inc);
     }
 
-    pub(crate) fn next_u64(&mut self) -> u64 {
+    /// The next 64-bit output, as NumPy's `bit_generator.random_raw()`.
+    pub fn next_u64(&mut self) -> u64 {
         self.step();
         let hi = (self.state >> 64) as u64;
         let lo = self.state as u64;
