@@ -385,10 +385,7 @@ pub async fn run_on_board<B: Board>(
         };
         for (wanted, var) in [(record.u.is_some(), Var::U), (record.v.is_some(), Var::V)] {
             if wanted {
-                probe_specs.push(ProbeSpec {
-                    population: name.clone(),
-                    var: Some(var),
-                });
+                probe_specs.push(ProbeSpec::neuron(name, var));
                 probe_targets.push((k, var));
             }
         }
@@ -487,7 +484,7 @@ pub async fn run_on_board<B: Board>(
                     };
                     probe_records += 1;
                     if let Some(slot) = probe_specs.iter().position(|s| {
-                        s.population == data.population && s.var == data.var
+                        s.name == data.name && s.probed == data.probed
                     }) {
                         probe_log[slot].push(data.values);
                     }
