@@ -1633,3 +1633,72 @@ async fn neurite_run_on_a_daemon_compiles_for_its_chip_and_matches_the_local_run
     assert_eq!(steps, Some(200));
     running.shutdown().await.expect("clean shutdown");
 }
+
+/// Runs `neurite run` on the host-rewarded learning network, recording the
+/// weights; returns the weights CSV.
+fn reward_weights(args: Vec<String>) -> String {
+    let root = crate::support::root();
+    let out = tempfile::tempdir().expect("temp dir");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_neurite"))
+        .current_dir(&root)
+        .args([
+            "run",
+            "tests/python/reward.toml",
+            "--probe-weights",
+            "plastic",
+        ])
+        .arg("--out")
+        .arg(out.path())
+        .args(args)
+        .output()
+        .expect("neurite runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    std::fs::read_to_string(out.path().join("plastic_weights.csv")).expect("weights CSV")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn neurite_run_streams_neuromodulators_and_probes_weights_on_a_daemon_as_locally() {
+    let running = daemon(DaemonConfig::new(ChipProfile::loihi2())).await;
+    let reward = vec![
+        "--neuromodulator".to_string(),
+        "dopamine=tests/python/reward.csv".to_string(),
+    ];
+    let mut on_board = reward.clone();
+    on_board.extend(["--board".to_string(), running.url()]);
+    let remote = tokio::task::spawn_blocking(move || reward_weights(on_board))
+        .await
+        .expect("ran");
+    let local = tokio::task::spawn_blocking(move || reward_weights(reward))
+        .await
+        .expect("ran");
+    let unrewarded = tokio::task::spawn_blocking(move || reward_weights(Vec::new()))
+        .await
+        .expect("ran");
+    assert_eq!(remote, local);
+    let last = |csv: &str| -> Vec<i32> {
+        let line = csv.lines().last().expect("a row");
+        line.split(',')
+            .skip(1)
+            .map(|w| w.parse().expect("a weight"))
+            .collect()
+    };
+    let row = |csv: &str, step: usize| -> Vec<i32> {
+        let line = csv.lines().nth(step).expect("a row");
+        line.split(',')
+            .skip(1)
+            .map(|w| w.parse().expect("a weight"))
+            .collect()
+    };
+    assert_eq!(local.lines().count(), 61, "a header and 60 steps");
+    // Without dopamine the weights stay; with it they rise while it is
+    // positive (steps 1..30) and fall once it turns negative.
+    assert!(last(&unrewarded).iter().all(|&w| w == 100), "{unrewarded}");
+    let (mid, end) = (row(&local, 30), last(&local));
+    assert!(mid.iter().sum::<i32>() > 800, "{mid:?}");
+    assert!(end.iter().sum::<i32>() < mid.iter().sum::<i32>(), "{end:?}");
+    running.shutdown().await.expect("clean shutdown");
+}
