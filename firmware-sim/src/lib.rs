@@ -335,22 +335,18 @@ impl BoardRpc for BoardService {
                 start,
                 count,
             } => {
-                let all = self.board.learned(&projection).await?.values(var);
-                let end = count.map_or(Some(all.len()), |c| {
-                    (start as usize).checked_add(c as usize)
-                });
-                match end {
-                    Some(end) if start as usize <= end && end <= all.len() => {
-                        all[start as usize..end].to_vec()
-                    }
-                    _ => {
-                        return Err(Status::invalid_argument(format!(
-                            "learning projection '{projection}': entries {start}..{} of {var} are out of range: it has {}",
-                            end.map_or_else(|| "∞".to_string(), |e| e.to_string()),
-                            all.len()
-                        )));
-                    }
+                let mut all = self.board.learned(&projection).await?.values(var);
+                let first = start as usize;
+                let end = count.map_or(all.len().max(first), |c| first.saturating_add(c as usize));
+                if first > end || end > all.len() {
+                    return Err(Status::invalid_argument(format!(
+                        "learning projection '{projection}': entries {first}..{end} of {var} are out of range: it has {}",
+                        all.len()
+                    )));
                 }
+                all.truncate(end);
+                all.drain(..first);
+                all
             }
         };
         Ok(Response::new(v1::StateValues { values }))
