@@ -105,10 +105,12 @@ const EXPLORE: f64 = 0.1;
 /// Dopamine per unit of reward-prediction error.
 const DOPAMINE_SCALE: f64 = 2.0;
 
-struct Trial {
-    choice: usize,
-    reward: f64,
-    weights: [f64; 2],
+/// One trial: the arm chosen, the reward, and the mean weight onto each
+/// action neuron after it.
+pub(crate) struct Trial {
+    pub(crate) choice: usize,
+    pub(crate) reward: f64,
+    pub(crate) weights: [f64; 2],
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -116,6 +118,38 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let trials: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(300);
     let plot = args.next().unwrap_or_else(|| "bandit.svg".to_string());
 
+    let (history, counts) = play(trials)?;
+    println!("trials   chose A   reward   weight A   weight B");
+    let block = (trials / 10).max(1);
+    for (b, chunk) in history.chunks(block).enumerate() {
+        let n = chunk.len() as f64;
+        let chose_a = chunk.iter().filter(|t| t.choice == 0).count() as f64 / n;
+        let reward = chunk.iter().map(|t| t.reward).sum::<f64>() / n;
+        let last = &chunk[chunk.len() - 1];
+        println!(
+            "{:>4}-{:<4} {:>6.0}%  {:>6.2}   {:>8.1}   {:>8.1}",
+            b * block + 1,
+            b * block + chunk.len(),
+            100.0 * chose_a,
+            reward,
+            last.weights[0],
+            last.weights[1]
+        );
+    }
+    println!(
+        "{} epochs, {} synaptic updates, {} trace updates",
+        counts.epochs, counts.synaptic_updates, counts.trace_updates
+    );
+    std::fs::write(&plot, svg(&history, block))?;
+    println!("wrote {plot}");
+    Ok(())
+}
+
+/// Plays `trials` trials on a fresh emulator; returns every trial and what
+/// learning did. The host's coins are seeded: the same trials every time.
+pub(crate) fn play(
+    trials: usize,
+) -> Result<(Vec<Trial>, neurite::emulator::LearningCounts), Box<dyn std::error::Error>> {
     let network = neurite::net::from_toml_str(NETWORK, "bandit.toml", None)?;
     let chip = ChipProfile::loihi2();
     let program = compile(&network, &chip)?.program;
@@ -179,32 +213,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             weights,
         });
     }
-
-    println!("trials   chose A   reward   weight A   weight B");
-    let block = (trials / 10).max(1);
-    for (b, chunk) in history.chunks(block).enumerate() {
-        let n = chunk.len() as f64;
-        let chose_a = chunk.iter().filter(|t| t.choice == 0).count() as f64 / n;
-        let reward = chunk.iter().map(|t| t.reward).sum::<f64>() / n;
-        let last = &chunk[chunk.len() - 1];
-        println!(
-            "{:>4}-{:<4} {:>6.0}%  {:>6.2}   {:>8.1}   {:>8.1}",
-            b * block + 1,
-            b * block + chunk.len(),
-            100.0 * chose_a,
-            reward,
-            last.weights[0],
-            last.weights[1]
-        );
-    }
-    let counts = emulator.learning_counts();
-    println!(
-        "{} epochs, {} synaptic updates, {} trace updates",
-        counts.epochs, counts.synaptic_updates, counts.trace_updates
-    );
-    std::fs::write(&plot, svg(&history, block))?;
-    println!("wrote {plot}");
-    Ok(())
+    Ok((history, emulator.learning_counts()))
 }
 
 /// Reward rate (moving average) and mean weights onto each action.

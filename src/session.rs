@@ -6,7 +6,10 @@ use std::time::{Duration, Instant};
 use neurite_chip::{ChipProfile, Costs};
 use neurite_compiler::{CompileError, Compiled, compile};
 use neurite_emulator::{Emulator, EmulatorError, Var};
-use neurite_host::{Board, BoardError, InputFrame, ProbeSpec, StateTarget, StreamConfig, TargetOf};
+use neurite_host::{
+    Board, BoardError, InputFrame, LearningVar, ProbeSpec, StateTarget, StreamConfig, SynapseVar,
+    TargetOf,
+};
 use neurite_net::{InputStream, Model, Network};
 use neurite_program::Program;
 
@@ -74,6 +77,9 @@ pub struct RunOptions {
     pub costs: Option<Costs>,
     /// Learning projections whose weights are recorded after every step.
     pub probe_weights: Vec<String>,
+    /// Values the host adds to neuromodulators, by name: the k-th value at
+    /// step k + 1, 0 after the last.
+    pub neuromodulators: Vec<(String, Vec<i32>)>,
 }
 
 impl RunOptions {
@@ -81,9 +87,30 @@ impl RunOptions {
     pub fn modelled() -> Self {
         Self {
             model: true,
-            costs: None,
-            probe_weights: Vec::new(),
+            ..Self::default()
         }
+    }
+
+    /// The host's neuromodulator values at `step` (from 1), by name.
+    fn neuromodulators_at(&self, step: u64) -> Vec<(String, i32)> {
+        let k = (step - 1) as usize;
+        self.neuromodulators
+            .iter()
+            .filter_map(|(name, values)| values.get(k).map(|&v| (name.clone(), v)))
+            .collect()
+    }
+
+    /// Checks that the Program has the neuromodulators named.
+    fn check_neuromodulators(&self, program: &Program) -> Result<(), SessionError> {
+        for (name, _) in &self.neuromodulators {
+            if !program.neuromodulators.iter().any(|m| &m.name == name) {
+                return Err(SessionError::Missing {
+                    kind: "neuromodulator",
+                    name: name.clone(),
+                });
+            }
+        }
+        Ok(())
     }
 
     fn start(&self, emulator: &mut Emulator, chip: &ChipProfile) {
@@ -218,8 +245,20 @@ pub fn run_program_with(
     options: &RunOptions,
 ) -> Result<Recording, SessionError> {
     let bindings = bind(network, program)?;
+    options.check_neuromodulators(program)?;
     let mut emulator = Emulator::new(program, chip)?;
     options.start(&mut emulator, chip);
+    let mut modulators = Vec::with_capacity(options.neuromodulators.len());
+    for (name, _) in &options.neuromodulators {
+        modulators.push(
+            emulator
+                .neuromodulator(name)
+                .ok_or_else(|| SessionError::Missing {
+                    kind: "neuromodulator",
+                    name: name.clone(),
+                })?,
+        );
+    }
     let mut records: Vec<PopulationRecord> = network
         .populations
         .iter()
@@ -248,11 +287,16 @@ pub fn run_program_with(
     let mut input_spikes: Vec<Vec<u32>> = Vec::new();
     let mut buffer = Vec::new();
     let started = Instant::now();
-    for _ in 0..steps {
+    for step in 0..steps as usize {
         inputs.advance(&mut input_spikes);
         for (p, binding) in bindings.iter().enumerate() {
             if let Binding::Input(port) = binding {
                 emulator.inject(*port, &input_spikes[p])?;
+            }
+        }
+        for (&index, (_, values)) in modulators.iter().zip(&options.neuromodulators) {
+            if let Some(&value) = values.get(step) {
+                emulator.set_neuromodulator(index, value)?;
             }
         }
         emulator.step();
@@ -321,6 +365,20 @@ pub async fn run_on_board<B: Board>(
     feed: Feed<'_>,
     steps: u64,
 ) -> Result<Recording, SessionError> {
+    run_on_board_with(board, program, feed, steps, &RunOptions::default()).await
+}
+
+/// [`run_on_board`], also streaming the host's neuromodulator values and
+/// recording learning projections' weights (through a probe of the board)
+/// as `options` ask; its `model` and `costs` are the board's to decide.
+pub async fn run_on_board_with<B: Board>(
+    board: &B,
+    program: &Program,
+    feed: Feed<'_>,
+    steps: u64,
+    options: &RunOptions,
+) -> Result<Recording, SessionError> {
+    options.check_neuromodulators(program)?;
     let capacity = steps.min(1 << 20) as usize;
     let (mut records, slots): (Vec<PopulationRecord>, Vec<Slot>) = match feed {
         Feed::Description(network) => {
@@ -385,16 +443,26 @@ pub async fn run_on_board<B: Board>(
         };
         for (wanted, var) in [(record.u.is_some(), Var::U), (record.v.is_some(), Var::V)] {
             if wanted {
-                probe_specs.push(ProbeSpec {
-                    population: name.clone(),
-                    var: Some(var),
-                });
+                probe_specs.push(ProbeSpec::neuron(name, var));
                 probe_targets.push((k, var));
             }
         }
         if record.spikes.is_some() {
             outputs.push(name.clone());
         }
+    }
+    let mut weights: Vec<WeightRecord> = Vec::with_capacity(options.probe_weights.len());
+    for projection in &options.probe_weights {
+        let learned = board.learned(projection).await?;
+        weights.push(WeightRecord {
+            projection: projection.clone(),
+            synapses: learned.synapses.iter().map(|s| (s.0, s.1)).collect(),
+            steps: Vec::with_capacity(capacity),
+        });
+        probe_specs.push(ProbeSpec::learning(
+            projection,
+            LearningVar::Synapse(SynapseVar::Weight),
+        ));
     }
     let mut probes = if probe_specs.is_empty() {
         None
@@ -428,7 +496,7 @@ pub async fn run_on_board<B: Board>(
                 step,
                 sequence: step,
                 inputs: Vec::with_capacity(ports.len()),
-                neuromodulators: Vec::new(),
+                neuromodulators: options.neuromodulators_at(step),
             };
             if let Some(stream) = &mut inputs {
                 stream.advance(&mut spikes);
@@ -460,11 +528,11 @@ pub async fn run_on_board<B: Board>(
         })
         .collect();
     let mut spike_log: Vec<Vec<Vec<u32>>> = vec![Vec::new(); records.len()];
-    let mut probe_log: Vec<Vec<Vec<i32>>> = vec![Vec::new(); probe_targets.len()];
+    let mut probe_log: Vec<Vec<Vec<i32>>> = vec![Vec::new(); probe_specs.len()];
     let consume = async {
         let mut frames = 0u64;
         let mut probe_records = 0u64;
-        let probe_wanted = steps * probe_targets.len() as u64;
+        let probe_wanted = steps * probe_specs.len() as u64;
         while frames < steps || probe_records < probe_wanted {
             tokio::select! {
                 frame = receiver.recv(), if frames < steps => {
@@ -487,7 +555,7 @@ pub async fn run_on_board<B: Board>(
                     };
                     probe_records += 1;
                     if let Some(slot) = probe_specs.iter().position(|s| {
-                        s.population == data.population && s.var == data.var
+                        s.name == data.name && s.probed == data.probed
                     }) {
                         probe_log[slot].push(data.values);
                     }
@@ -515,11 +583,23 @@ pub async fn run_on_board<B: Board>(
             *spikes = log;
         }
     }
-    for ((k, var), log) in probe_targets.into_iter().zip(probe_log) {
+    let mut logs = probe_log.into_iter();
+    for ((k, var), log) in probe_targets.into_iter().zip(logs.by_ref()) {
         match var {
             Var::U => records[k].u = Some(log),
             _ => records[k].v = Some(log),
         }
+    }
+    for (record, log) in weights.iter_mut().zip(logs) {
+        record.steps = log
+            .into_iter()
+            .map(|step| {
+                // Weights are on the 8-bit scale: i16 holds them.
+                step.into_iter()
+                    .map(|w| w.clamp(i16::MIN.into(), i16::MAX.into()) as i16)
+                    .collect()
+            })
+            .collect();
     }
     for (k, slot) in slots.iter().enumerate() {
         records[k].spike_total = match &slot.population {
@@ -543,6 +623,6 @@ pub async fn run_on_board<B: Board>(
         wall,
         populations: records,
         energy: Some(energy),
-        weights: Vec::new(),
+        weights,
     })
 }

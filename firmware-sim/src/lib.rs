@@ -13,12 +13,13 @@ use std::time::{Duration, Instant};
 
 use neurite_chip::ChipProfile;
 use neurite_host::convert::{
-    config_from_proto, energy_to_wire, info_to_proto, input_from_proto, loaded_to_proto,
+    Addressed, config_from_proto, energy_to_wire, info_to_proto, input_from_proto, loaded_to_proto,
     output_to_proto, probe_specs_from_proto, probe_to_proto, run_status_to_proto,
     target_from_proto,
 };
 use neurite_host::{
-    Board, DEFAULT_STEP_RECORDS, LoadedProgram, LocalBoard, RunLength, RunStatus, SpikeReceiver,
+    Board, DEFAULT_STEP_RECORDS, LearningVar, LoadedProgram, LocalBoard, RunLength, RunStatus,
+    SpikeReceiver,
 };
 use neurite_proto::v1::board_server::{Board as BoardRpc, BoardServer};
 use neurite_proto::{CLIENT_KEY, ProgramAssembler, ProtoError, core_limits, v1};
@@ -326,8 +327,28 @@ impl BoardRpc for BoardService {
     }
 
     async fn get_state(&self, request: Request<v1::GetStateRequest>) -> RpcResult<v1::StateValues> {
-        let target = target_from_proto(request.into_inner().target)?;
-        let values = self.board.get_state(&target).await?;
+        let values = match target_from_proto(request.into_inner().target)? {
+            Addressed::Neurons(target) => self.board.get_state(&target).await?,
+            Addressed::Learning {
+                projection,
+                var,
+                start,
+                count,
+            } => {
+                let mut all = self.board.learned(&projection).await?.values(var);
+                let first = start as usize;
+                let end = count.map_or(all.len().max(first), |c| first.saturating_add(c as usize));
+                if first > end || end > all.len() {
+                    return Err(Status::invalid_argument(format!(
+                        "learning projection '{projection}': entries {first}..{end} of {var} are out of range: it has {}",
+                        all.len()
+                    )));
+                }
+                all.truncate(end);
+                all.drain(..first);
+                all
+            }
+        };
         Ok(Response::new(v1::StateValues { values }))
     }
 
@@ -348,8 +369,32 @@ impl BoardRpc for BoardService {
     ) -> RpcResult<v1::SetStateResponse> {
         self.acquire(&client_of(&request), false)?;
         let request = request.into_inner();
-        let target = target_from_proto(request.target)?;
-        self.board.set_state(&target, &request.values).await?;
+        match target_from_proto(request.target)? {
+            Addressed::Neurons(target) => self.board.set_state(&target, &request.values).await?,
+            Addressed::Learning {
+                projection,
+                var,
+                start,
+                count,
+            } => {
+                let LearningVar::Synapse(var) = var else {
+                    return Err(Status::invalid_argument(format!(
+                        "learning projection '{projection}': {var} is read-only"
+                    )));
+                };
+                if let Some(count) = count
+                    && count as usize != request.values.len()
+                {
+                    return Err(Status::invalid_argument(format!(
+                        "learning projection '{projection}': {} values for a range of {count} synapses",
+                        request.values.len()
+                    )));
+                }
+                self.board
+                    .set_learned(&projection, var, start, &request.values)
+                    .await?;
+            }
+        }
         Ok(Response::new(v1::SetStateResponse {}))
     }
 

@@ -45,9 +45,16 @@ pub(crate) struct ExecuteArgs {
     board: Option<String>,
     /// Record the weights of this learning projection after every step
     /// (repeatable): --out writes <PROJ>_weights.csv, --report plots them
-    /// in <PROJ>_weights.svg. Runs on the emulator in this process.
-    #[arg(long, value_name = "PROJ", conflicts_with = "board")]
+    /// in <PROJ>_weights.svg. With --board, through a weights probe of the
+    /// board.
+    #[arg(long, value_name = "PROJ")]
     probe_weights: Vec<String>,
+    /// Stream values the host adds to the neuromodulator NAME (a reward):
+    /// FILE holds one integer per line, the first for step 1 (blank lines
+    /// and # comments skipped); steps after the last value add 0. Repeatable,
+    /// one per neuromodulator; on the emulator here or on --board.
+    #[arg(long, value_name = "NAME=FILE", value_parser = parse_neuromodulator)]
+    neuromodulator: Vec<(String, PathBuf)>,
     /// Bearer token for the board (also read from NEURITE_BOARD_TOKEN).
     #[arg(
         long,
@@ -76,6 +83,37 @@ fn parse_window(text: &str) -> Result<(u64, u64), String> {
     Ok((first, last))
 }
 
+fn parse_neuromodulator(text: &str) -> Result<(String, PathBuf), String> {
+    match text.split_once('=') {
+        Some((name, file)) if !name.is_empty() && !file.is_empty() => {
+            Ok((name.to_string(), PathBuf::from(file)))
+        }
+        _ => Err(format!("'{text}' is not NAME=FILE")),
+    }
+}
+
+/// Reads a neuromodulator's values: one integer per line, blank lines and
+/// `#` comments skipped.
+fn read_values(path: &std::path::Path) -> anyhow::Result<Vec<i32>> {
+    let text = with_path(std::fs::read_to_string(path), "read", path)?;
+    let mut values = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let value = line.parse::<i32>().map_err(|_| {
+            InvalidArgument(format!(
+                "{}, line {}: '{line}' is not an integer neuromodulator value",
+                path.display(),
+                n + 1
+            ))
+        })?;
+        values.push(value);
+    }
+    Ok(values)
+}
+
 /// What a run produced, with what the CLI prints about it.
 pub(crate) struct Executed {
     pub(crate) recording: Recording,
@@ -101,6 +139,45 @@ impl ExecuteArgs {
         Ok(steps)
     }
 
+    /// What to stream and record beside the description's inputs and
+    /// probes: neuromodulator values and learning projections' weights,
+    /// checked against the Program.
+    fn run_options(
+        &self,
+        program: &neurite::program::Program,
+    ) -> anyhow::Result<neurite::session::RunOptions> {
+        let mut neuromodulators = Vec::with_capacity(self.neuromodulator.len());
+        for (name, path) in &self.neuromodulator {
+            if !program.neuromodulators.iter().any(|m| &m.name == name) {
+                let known: Vec<&str> = program
+                    .neuromodulators
+                    .iter()
+                    .map(|m| m.name.as_str())
+                    .collect();
+                return Err(InvalidArgument(format!(
+                    "--neuromodulator {name}: the network has no neuromodulator '{name}' (it has: {})",
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                ))
+                .into());
+            }
+            if neuromodulators.iter().any(|(n, _)| n == name) {
+                return Err(
+                    InvalidArgument(format!("--neuromodulator {name} is given twice")).into(),
+                );
+            }
+            neuromodulators.push((name.clone(), read_values(path)?));
+        }
+        Ok(neurite::session::RunOptions {
+            probe_weights: self.probe_weights.clone(),
+            neuromodulators,
+            ..Default::default()
+        })
+    }
+
     /// Runs a Program on the board: the emulator in this process, or the
     /// daemon named by `--board`.
     fn on_board(
@@ -110,6 +187,7 @@ impl ExecuteArgs {
         feed: Feed<'_>,
         steps: u64,
     ) -> anyhow::Result<Recording> {
+        let options = self.run_options(program)?;
         let runtime = runtime()?;
         runtime.block_on(async {
             match &self.board {
@@ -121,9 +199,13 @@ impl ExecuteArgs {
                     // A run has an end: every step's record is kept, for
                     // the per-step report and any window.
                     let board = LocalBoard::with_step_records(chip, None);
-                    Ok(neurite::session::run_on_board(&board, program, feed, steps)
+                    Ok(
+                        neurite::session::run_on_board_with(
+                            &board, program, feed, steps, &options,
+                        )
                         .await
-                        .context("emulation failed")?)
+                        .context("emulation failed")?,
+                    )
                 }
                 Some(url) => {
                     if self.profile.is_some() {
@@ -136,9 +218,11 @@ impl ExecuteArgs {
                     let board = RemoteBoard::connect_with(url, None, self.token.as_deref())
                         .await
                         .with_context(|| format!("cannot connect to the board at {url}"))?;
-                    let recording = neurite::session::run_on_board(&board, program, feed, steps)
-                        .await
-                        .with_context(|| format!("run on the board at {url} failed"))?;
+                    let recording = neurite::session::run_on_board_with(
+                        &board, program, feed, steps, &options,
+                    )
+                    .await
+                    .with_context(|| format!("run on the board at {url} failed"))?;
                     neurite_host::Board::release(&board)
                         .await
                         .context("cannot release the board")?;
@@ -177,27 +261,8 @@ impl ExecuteArgs {
                 for warning in compiled.report.warnings() {
                     eprintln!("warning: {warning}");
                 }
-                let recording = if self.probe_weights.is_empty() {
-                    self.on_board(&compiled.program, &chip, Feed::Description(&network), steps)?
-                } else {
-                    let costs = match &self.profile {
-                        Some(name) => Some(ChipProfile::from_name_or_file(name)?.costs),
-                        None => None,
-                    };
-                    let options = neurite::session::RunOptions {
-                        model: true,
-                        costs,
-                        probe_weights: self.probe_weights.clone(),
-                    };
-                    neurite::session::run_program_with(
-                        &network,
-                        &compiled.program,
-                        &chip,
-                        steps,
-                        &options,
-                    )
-                    .context("emulation failed")?
-                };
+                let recording =
+                    self.on_board(&compiled.program, &chip, Feed::Description(&network), steps)?;
                 let header = format!(
                     "network '{}' on {}: {}",
                     network.name, chip.name, compiled.report

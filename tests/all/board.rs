@@ -13,8 +13,9 @@ use neurite::emulator::{Emulator, Target, Var};
 use neurite::program::Program;
 use neurite_firmware_sim::{DaemonConfig, Running};
 use neurite_host::{
-    Board, BoardError, BoardState, FullPolicy, InputFrame, LatePolicy, LocalBoard, OutputFrame,
-    RemoteBoard, RunLength, RunStatus, StateTarget, StreamConfig, TargetOf,
+    Board, BoardError, BoardState, FullPolicy, InputFrame, LatePolicy, LearningVar, LocalBoard,
+    OutputFrame, ProbeSpec, Probed, RemoteBoard, RunLength, RunStatus, StateTarget, StreamConfig,
+    SynapseVar, TargetOf, Trace,
 };
 
 use crate::support::{tiny_chip, toml};
@@ -225,6 +226,7 @@ async fn lifecycle<B: Board>(board: &B, program: &Program, chip: &ChipProfile) {
     let info = board.info().await.expect("info");
     assert_eq!(info.chip, chip.name);
     assert!(info.capabilities.iter().any(|c| c == "step-locked"));
+    assert!(info.capabilities.iter().any(|c| c == "learning"));
     assert_eq!((info.state, info.step), (BoardState::Idle, 0));
     let err = board
         .run(RunLength::Steps(1), 0)
@@ -354,10 +356,7 @@ async fn lifecycle<B: Board>(board: &B, program: &Program, chip: &ChipProfile) {
 async fn step_locked<B: Board>(board: &B, program: &Program, chip: &ChipProfile) {
     board.load(program).await.expect("loads");
     let mut probes = board
-        .probes(&[neurite_host::ProbeSpec {
-            population: "hidden".to_string(),
-            var: Some(Var::V),
-        }])
+        .probes(&[ProbeSpec::neuron("hidden", Var::V)])
         .await
         .expect("probes");
     let mut frames = stream_steps(board, 1, 40).await;
@@ -579,24 +578,13 @@ async fn free_running<B: Board>(board: &B, program: &Program) {
 async fn probes<B: Board>(board: &B, program: &Program) {
     board.load(program).await.expect("loads");
     assert!(matches!(
-        board
-            .probes(&[neurite_host::ProbeSpec {
-                population: "nowhere".to_string(),
-                var: None
-            }])
-            .await,
+        board.probes(&[ProbeSpec::spikes("nowhere")]).await,
         Err(BoardError::InvalidArgument(_))
     ));
     let mut data = board
         .probes(&[
-            neurite_host::ProbeSpec {
-                population: "relay".to_string(),
-                var: None,
-            },
-            neurite_host::ProbeSpec {
-                population: "hidden".to_string(),
-                var: Some(Var::U),
-            },
+            ProbeSpec::spikes("relay"),
+            ProbeSpec::neuron("hidden", Var::U),
         ])
         .await
         .expect("probes");
@@ -607,7 +595,7 @@ async fn probes<B: Board>(board: &B, program: &Program) {
     }
     for (k, f) in frames.iter().enumerate() {
         let spikes = &records[2 * k];
-        assert_eq!((spikes.step, spikes.var), (f.step, None));
+        assert_eq!((spikes.step, spikes.probed), (f.step, Probed::Spikes));
         let as_indices: Vec<u32> = spikes.values.iter().map(|&i| i as u32).collect();
         assert_eq!(as_indices, f.populations[0].1);
         assert_eq!(records[2 * k + 1].values.len(), 40);
@@ -716,6 +704,449 @@ async fn a_board_left_running_keeps_bounded_step_records_and_whole_totals() {
     assert_eq!(bounded.steps[..], all.steps[10_000 - bounded.steps.len()..]);
     assert_eq!(bounded.total, all.total);
     assert_eq!(bounded.total.steps, 10_000);
+    running.shutdown().await.expect("clean shutdown");
+}
+
+// --- Learning: traces and weights probed live, weights and tags written. ---
+
+/// Steps of the learning scenario.
+const LEARN_STEPS: u64 = 30;
+
+/// Post neurons of the learning network: more than a core of the tiny chip
+/// holds, so that the projection's synapses and traces are gathered from
+/// several cores.
+const POST: u32 = 20;
+
+/// Reward-modulated STDP from 4 host inputs onto 20 post neurons, which a
+/// drive input makes spike; dopamine from the host and from a population
+/// that spikes every step.
+fn learning_program() -> (Program, ChipProfile) {
+    let text = format!(
+        r#"
+        name = "learning-conformance"
+        [[populations]]
+        name = "pre"
+        size = 4
+        model = "input"
+        [[populations]]
+        name = "drive"
+        size = {POST}
+        model = "input"
+        [[populations]]
+        name = "post"
+        size = {POST}
+        model = "lif"
+        du = 4095
+        dv = 4095
+        vth = 2000
+        [[populations]]
+        name = "da"
+        size = 2
+        model = "lif"
+        du = 0
+        dv = 0
+        vth = 0
+        bias_mant = 1
+        [[neuromodulators]]
+        name = "dopamine"
+        population = "da"
+        weight = [3, 4]
+        [[projections]]
+        name = "plastic"
+        from = "pre"
+        to = "post"
+        fixed_probability = {{ p = 0.6, weight = 100, seed = 5 }}
+        [projections.learning]
+        rule = "reward_stdp"
+        neuromodulator = "dopamine"
+        A_plus = 2
+        A_minus = -1
+        pre_trace_kernel_magnitude = 16
+        pre_trace_decay_tau = 4
+        eligibility_trace_decay_tau = 0.5
+        rng_seed = 3
+        [[projections]]
+        from = "drive"
+        to = "post"
+        one_to_one = {{ weight = 255 }}
+        weight_exp = 6
+        "#
+    );
+    let chip = tiny_chip(16);
+    let compiled = neurite::compiler::compile(&toml(&text), &chip).expect("compiles");
+    let cores = compiled
+        .program
+        .cores
+        .iter()
+        .filter(|c| !c.learning.is_empty())
+        .count();
+    assert!(cores >= 2, "the learning projection spans cores");
+    (compiled.program, chip)
+}
+
+/// The host's input at a step: pre spikes, drive spikes a step later, and
+/// a reward that turns negative halfway.
+fn learning_frame(step: u64) -> InputFrame {
+    let pre: Vec<u32> = (0..4).filter(|&p| (step + u64::from(p)) % 5 == 1).collect();
+    let drive: Vec<u32> = (0..POST)
+        .filter(|&n| (step + u64::from(n)) % 5 == 2)
+        .collect();
+    InputFrame {
+        step,
+        sequence: step,
+        inputs: vec![("pre".to_string(), pre), ("drive".to_string(), drive)],
+        neuromodulators: vec![(
+            "dopamine".to_string(),
+            if step <= LEARN_STEPS / 2 { 40 } else { -60 },
+        )],
+    }
+}
+
+/// Every learning variable a probe can stream, in the order subscribed.
+const LEARNING_VARS: [LearningVar; 8] = [
+    LearningVar::Synapse(SynapseVar::Weight),
+    LearningVar::Synapse(SynapseVar::Tag),
+    LearningVar::Synapse(SynapseVar::Delay),
+    LearningVar::Trace(Trace::X1),
+    LearningVar::Trace(Trace::X2),
+    LearningVar::Trace(Trace::Y1),
+    LearningVar::Trace(Trace::Y2),
+    LearningVar::Trace(Trace::Y3),
+];
+
+/// The emulator driven directly: after every step, the values of
+/// [`LEARNING_VARS`].
+fn learning_offline(program: &Program, chip: &ChipProfile) -> Vec<Vec<Vec<i32>>> {
+    let mut emulator = Emulator::new(program, chip).expect("loads");
+    let dopamine = emulator.neuromodulator("dopamine").expect("dopamine");
+    (1..=LEARN_STEPS)
+        .map(|step| {
+            let frame = learning_frame(step);
+            for (port, channels) in &frame.inputs {
+                let port = program.input_port(port).expect("port");
+                emulator.inject(port, channels).expect("inject");
+            }
+            emulator
+                .set_neuromodulator(dopamine, frame.neuromodulators[0].1)
+                .expect("reward");
+            emulator.step();
+            let learned = emulator.learned("plastic").expect("learns");
+            LEARNING_VARS
+                .iter()
+                .map(|var| match var {
+                    LearningVar::Synapse(var) => learned
+                        .synapses
+                        .iter()
+                        .map(|s| {
+                            i32::from(match var {
+                                SynapseVar::Weight => s.2,
+                                SynapseVar::Tag => s.3,
+                                SynapseVar::Delay => s.4,
+                            })
+                        })
+                        .collect(),
+                    LearningVar::Trace(t) => emulator.trace("plastic", *t).expect("trace"),
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// What a board did in the learning scenario; equal across boards.
+#[derive(Debug, PartialEq)]
+struct LearningTranscript {
+    /// Per step, the probed values of [`LEARNING_VARS`].
+    probed: Vec<Vec<Vec<i32>>>,
+    /// The state after the run, after writing weights and tags, and after
+    /// running on from the written state.
+    learned: Vec<neurite_host::LearnedState>,
+    /// The errors of refused writes and probes.
+    errors: Vec<BoardError>,
+}
+
+async fn learning_scenario<B: Board>(board: &B, program: &Program) -> LearningTranscript {
+    board.load(program).await.expect("loads");
+    let specs: Vec<ProbeSpec> = LEARNING_VARS
+        .iter()
+        .map(|&var| ProbeSpec::learning("plastic", var))
+        .collect();
+    let mut errors = Vec::new();
+    // A learning variable of something that does not learn.
+    errors.push(
+        board
+            .probes(&[ProbeSpec::learning("nope", LearningVar::Trace(Trace::X1))])
+            .await
+            .expect_err("no such projection"),
+    );
+    let mut probes = board.probes(&specs).await.expect("probes");
+    let stream = board
+        .stream(StreamConfig::step_locked(LEARN_STEPS))
+        .await
+        .expect("stream opens");
+    let (mut sender, mut receiver) = stream.split();
+    let send = async {
+        for step in 1..=LEARN_STEPS {
+            sender.send(learning_frame(step)).await.expect("frame sent");
+        }
+    };
+    let receive = async {
+        while let Some(frame) = receiver.recv().await {
+            frame.expect("output frame");
+        }
+    };
+    let read_probes = async {
+        let mut probed = vec![Vec::new(); LEARN_STEPS as usize];
+        for _ in 0..LEARN_STEPS * LEARNING_VARS.len() as u64 {
+            let data = within(10, "learning probe", probes.recv())
+                .await
+                .expect("a record per variable and step");
+            assert_eq!(data.name, "plastic");
+            let k = LEARNING_VARS
+                .iter()
+                .position(|&v| data.probed == Probed::Learning(v))
+                .expect("a probed variable");
+            let step = &mut probed[data.step as usize - 1];
+            assert_eq!(step.len(), k, "records in the order subscribed");
+            step.push(data.values);
+        }
+        probed
+    };
+    let ((), (), probed) = tokio::join!(send, receive, read_probes);
+    drop(probes);
+
+    let mut learned = vec![board.learned("plastic").await.expect("learned")];
+    let n = learned[0].synapses.len();
+    // Write back a state: every weight and tag, then part of the weights.
+    let weights: Vec<i32> = (0..n as i32).map(|k| 7 * k - 100).collect();
+    let tags: Vec<i32> = (0..n as i32).map(|k| 50 - 3 * k).collect();
+    board
+        .set_learned("plastic", SynapseVar::Weight, 0, &weights)
+        .await
+        .expect("weights written");
+    board
+        .set_learned("plastic", SynapseVar::Tag, 0, &tags)
+        .await
+        .expect("tags written");
+    board
+        .set_learned("plastic", SynapseVar::Weight, 2, &[255, -256])
+        .await
+        .expect("weights written");
+    let written = board.learned("plastic").await.expect("learned");
+    let mut want = weights.clone();
+    want[2..4].copy_from_slice(&[255, -256]);
+    assert_eq!(
+        written.values(LearningVar::Synapse(SynapseVar::Weight)),
+        want
+    );
+    assert_eq!(written.values(LearningVar::Synapse(SynapseVar::Tag)), tags);
+    learned.push(written);
+    // Refused writes change nothing.
+    for (var, start, values) in [
+        (SynapseVar::Weight, 3, vec![0, 256]),
+        (SynapseVar::Tag, 0, vec![-258]),
+        (SynapseVar::Delay, 1, vec![-1]),
+        (SynapseVar::Weight, n as u32 - 1, vec![0, 0]),
+    ] {
+        errors.push(
+            board
+                .set_learned("plastic", var, start, &values)
+                .await
+                .expect_err("refused"),
+        );
+    }
+    errors.push(
+        board
+            .set_learned("nope", SynapseVar::Weight, 0, &[0])
+            .await
+            .expect_err("no such projection"),
+    );
+    assert_eq!(
+        &board.learned("plastic").await.expect("learned"),
+        &learned[1]
+    );
+    // The written state learns on.
+    let stream = board
+        .stream(StreamConfig::step_locked(10))
+        .await
+        .expect("stream opens");
+    let (mut sender, mut receiver) = stream.split();
+    let send = async {
+        for step in LEARN_STEPS + 1..=LEARN_STEPS + 10 {
+            sender.send(learning_frame(step)).await.expect("frame sent");
+        }
+    };
+    let receive = async {
+        while let Some(frame) = receiver.recv().await {
+            frame.expect("output frame");
+        }
+    };
+    tokio::join!(send, receive);
+    learned.push(board.learned("plastic").await.expect("learned"));
+    // Reset restores the Program's weights.
+    board.reset().await.expect("resets");
+    let initial = board.learned("plastic").await.expect("learned");
+    assert!(
+        initial
+            .values(LearningVar::Synapse(SynapseVar::Weight))
+            .iter()
+            .all(|&w| w == 100)
+    );
+    LearningTranscript {
+        probed,
+        learned,
+        errors,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn learning_probes_and_writes_agree_on_local_and_remote_boards() {
+    let (program, chip) = learning_program();
+    let want = learning_offline(&program, &chip);
+    // Learning happened, and each trace moved.
+    assert_ne!(want[0][0], want[LEARN_STEPS as usize - 1][0]);
+    for k in [3, 5, 6] {
+        assert!(
+            want.iter().any(|step| step[k].iter().any(|&v| v != 0)),
+            "{:?} never moved",
+            LEARNING_VARS[k]
+        );
+    }
+    let local = within(
+        60,
+        "local",
+        learning_scenario(&LocalBoard::new(chip.clone()), &program),
+    )
+    .await;
+    assert_eq!(local.probed, want, "probes stream what the emulator holds");
+    let n = local.learned[0].synapses.len();
+    assert_eq!(local.learned[0].traces[0].len(), 4);
+    assert_eq!(local.learned[0].traces[2].len(), POST as usize);
+    assert_ne!(
+        local.learned[1], local.learned[2],
+        "the written state learns"
+    );
+    let messages: Vec<String> = local.errors.iter().map(|e| e.to_string()).collect();
+    assert!(
+        matches!(local.errors[0], BoardError::InvalidArgument(_))
+            && messages[0].contains("no learning projection 'nope'"),
+        "{messages:?}"
+    );
+    for (k, expected) in [
+        (1, "learning projection 'plastic', synapse 4 (pre "),
+        (1, "weight 256 is out of range -256..=255"),
+        (2, "synapse 0 (pre 0, post "),
+        (2, "tag -258 is out of range -257..=255"),
+        (3, "delay variable -1 is out of range 0..=255"),
+        (
+            4,
+            &format!(
+                "learning projection 'plastic': synapses {}..{} are out of range: it has {n}",
+                n - 1,
+                n + 1
+            ),
+        ),
+        (5, "no learning projection 'nope'"),
+    ] {
+        assert!(
+            matches!(local.errors[k], BoardError::InvalidArgument(_))
+                && messages[k].contains(expected),
+            "{k}: {} lacks {expected}",
+            messages[k]
+        );
+    }
+    let running = daemon(DaemonConfig::new(chip)).await;
+    let board = RemoteBoard::connect(&running.url())
+        .await
+        .expect("connects");
+    let remote = within(60, "remote", learning_scenario(&board, &program)).await;
+    assert_eq!(local, remote);
+    running.shutdown().await.expect("clean shutdown");
+}
+
+/// Over the wire, GetState and SetState address a learning projection's
+/// variables too; traces are read-only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn state_calls_address_learning_projections_on_the_wire() {
+    use neurite_proto::v1;
+    let (program, chip) = learning_program();
+    let running = daemon(DaemonConfig::new(chip)).await;
+    let board = RemoteBoard::connect(&running.url())
+        .await
+        .expect("connects");
+    board.load(&program).await.expect("loads");
+    board.release().await.expect("releases");
+    let mut client = v1::board_client::BoardClient::connect(running.url())
+        .await
+        .expect("connects");
+    let target = |variable: v1::Variable, start: u32, count: u32| v1::StateTarget {
+        of: Some(v1::state_target::Of::Projection("plastic".to_string())),
+        variable: variable as i32,
+        start,
+        count,
+    };
+    client
+        .set_state(v1::SetStateRequest {
+            target: Some(target(v1::Variable::Weight, 1, 0)),
+            values: vec![-5, 6],
+        })
+        .await
+        .expect("weights written");
+    let reader = client.clone();
+    let read = move |t: v1::StateTarget| {
+        let mut client = reader.clone();
+        async move {
+            client
+                .get_state(v1::GetStateRequest { target: Some(t) })
+                .await
+        }
+    };
+    let weights = read(target(v1::Variable::Weight, 0, 4))
+        .await
+        .expect("weights")
+        .into_inner()
+        .values;
+    assert_eq!(weights, vec![100, -5, 6, 100]);
+    let x1 = read(target(v1::Variable::X1, 0, 0))
+        .await
+        .expect("x1")
+        .into_inner()
+        .values;
+    assert_eq!(x1, vec![0; 4]);
+    let beyond = read(target(v1::Variable::Y1, POST, 1))
+        .await
+        .expect_err("beyond the traces");
+    assert_eq!(beyond.code(), tonic::Code::InvalidArgument);
+    assert!(
+        beyond.message().contains("'plastic'"),
+        "{}",
+        beyond.message()
+    );
+    let read_only = client
+        .set_state(v1::SetStateRequest {
+            target: Some(target(v1::Variable::X2, 0, 0)),
+            values: vec![1],
+        })
+        .await
+        .expect_err("traces are read-only");
+    assert_eq!(read_only.code(), tonic::Code::InvalidArgument);
+    assert!(
+        read_only.message().contains("trace x2 is read-only"),
+        "{}",
+        read_only.message()
+    );
+    let no_variable = read(target(v1::Variable::U, 0, 0))
+        .await
+        .expect_err("u is no learning variable");
+    assert_eq!(no_variable.code(), tonic::Code::InvalidArgument);
+    let wrong_target = read(v1::StateTarget {
+        of: Some(v1::state_target::Of::Population("post".to_string())),
+        variable: v1::Variable::Weight as i32,
+        start: 0,
+        count: 0,
+    })
+    .await
+    .expect_err("weights belong to projections");
+    assert_eq!(wrong_target.code(), tonic::Code::InvalidArgument);
     running.shutdown().await.expect("clean shutdown");
 }
 
@@ -1200,5 +1631,74 @@ async fn neurite_run_on_a_daemon_compiles_for_its_chip_and_matches_the_local_run
         .as_array()
         .map(Vec::len);
     assert_eq!(steps, Some(200));
+    running.shutdown().await.expect("clean shutdown");
+}
+
+/// Runs `neurite run` on the host-rewarded learning network, recording the
+/// weights; returns the weights CSV.
+fn reward_weights(args: Vec<String>) -> String {
+    let root = crate::support::root();
+    let out = tempfile::tempdir().expect("temp dir");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_neurite"))
+        .current_dir(&root)
+        .args([
+            "run",
+            "tests/python/reward.toml",
+            "--probe-weights",
+            "plastic",
+        ])
+        .arg("--out")
+        .arg(out.path())
+        .args(args)
+        .output()
+        .expect("neurite runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    std::fs::read_to_string(out.path().join("plastic_weights.csv")).expect("weights CSV")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn neurite_run_streams_neuromodulators_and_probes_weights_on_a_daemon_as_locally() {
+    let running = daemon(DaemonConfig::new(ChipProfile::loihi2())).await;
+    let reward = vec![
+        "--neuromodulator".to_string(),
+        "dopamine=tests/python/reward.csv".to_string(),
+    ];
+    let mut on_board = reward.clone();
+    on_board.extend(["--board".to_string(), running.url()]);
+    let remote = tokio::task::spawn_blocking(move || reward_weights(on_board))
+        .await
+        .expect("ran");
+    let local = tokio::task::spawn_blocking(move || reward_weights(reward))
+        .await
+        .expect("ran");
+    let unrewarded = tokio::task::spawn_blocking(move || reward_weights(Vec::new()))
+        .await
+        .expect("ran");
+    assert_eq!(remote, local);
+    let last = |csv: &str| -> Vec<i32> {
+        let line = csv.lines().last().expect("a row");
+        line.split(',')
+            .skip(1)
+            .map(|w| w.parse().expect("a weight"))
+            .collect()
+    };
+    let row = |csv: &str, step: usize| -> Vec<i32> {
+        let line = csv.lines().nth(step).expect("a row");
+        line.split(',')
+            .skip(1)
+            .map(|w| w.parse().expect("a weight"))
+            .collect()
+    };
+    assert_eq!(local.lines().count(), 61, "a header and 60 steps");
+    // Without dopamine the weights stay; with it they rise while it is
+    // positive (steps 1..30) and fall once it turns negative.
+    assert!(last(&unrewarded).iter().all(|&w| w == 100), "{unrewarded}");
+    let (mid, end) = (row(&local, 30), last(&local));
+    assert!(mid.iter().sum::<i32>() > 800, "{mid:?}");
+    assert!(end.iter().sum::<i32>() < mid.iter().sum::<i32>(), "{end:?}");
     running.shutdown().await.expect("clean shutdown");
 }

@@ -667,3 +667,61 @@ fn run_probes_and_plots_weights_of_a_learning_projection() {
         stderr(&output)
     );
 }
+
+#[test]
+fn neuromodulator_values_are_checked_before_the_run() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let net = "tests/python/reward.toml";
+    let unknown = neurite(&[
+        "run",
+        net,
+        "--neuromodulator",
+        "serotonin=tests/python/reward.csv",
+    ]);
+    assert_exit(&unknown, 2);
+    assert!(
+        stderr(&unknown).contains("no neuromodulator 'serotonin' (it has: dopamine)"),
+        "{}",
+        stderr(&unknown)
+    );
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "# reward\n5\n\n1.5\n").expect("written");
+    let spec = format!("dopamine={}", bad.display());
+    let not_integer = neurite(&["run", net, "--neuromodulator", &spec]);
+    assert_exit(&not_integer, 2);
+    assert!(
+        stderr(&not_integer).contains("line 4: '1.5' is not an integer neuromodulator value"),
+        "{}",
+        stderr(&not_integer)
+    );
+    let missing = neurite(&["run", net, "--neuromodulator", "dopamine=no/such.csv"]);
+    assert_ne!(missing.status.code(), Some(0));
+    assert!(
+        stderr(&missing).contains("no/such.csv"),
+        "{}",
+        stderr(&missing)
+    );
+    let malformed = neurite(&["run", net, "--neuromodulator", "dopamine"]);
+    assert_exit(&malformed, 2);
+    assert!(
+        stderr(&malformed).contains("is not NAME=FILE"),
+        "{}",
+        stderr(&malformed)
+    );
+    let twice = neurite(&[
+        "run",
+        net,
+        "--neuromodulator",
+        "dopamine=tests/python/reward.csv",
+        "--neuromodulator",
+        "dopamine=tests/python/reward.csv",
+    ]);
+    assert_exit(&twice, 2);
+    assert!(stderr(&twice).contains("given twice"), "{}", stderr(&twice));
+    // A short file: later steps add nothing; the run goes on.
+    let short = dir.path().join("short.csv");
+    std::fs::write(&short, "40\n40\n").expect("written");
+    let spec = format!("dopamine={}", short.display());
+    let output = neurite(&["run", net, "--neuromodulator", &spec, "--steps", "10"]);
+    assert_exit(&output, 0);
+}

@@ -1178,3 +1178,96 @@ fn program_text_shows_learning_groups_and_neuromodulators() {
     );
     assert!(text.contains("neuromodulator 'dopamine': c"), "{text}");
 }
+
+/// A weight written between steps first meets the spikes of the step after
+/// the write: the spikes of the step already run are delivered (at the start
+/// of the next) with the weight they met, as after an epoch's update.
+#[test]
+fn a_written_weight_meets_the_spikes_of_the_steps_after_the_write() {
+    use neurite::emulator::{EmulatorError, SynapseVar, Var};
+    // dopamine never comes: the rule leaves the weights alone. du = 4095:
+    // post's u is its input of the step.
+    let net = |weight: i32| {
+        crate::support::toml(&format!(
+            r#"
+[[populations]]
+name = "pre"
+size = 1
+model = "input"
+[[populations]]
+name = "post"
+size = 1
+model = "lif"
+du = 4095
+dv = 0
+vth = 100000
+[[neuromodulators]]
+name = "dopamine"
+[[projections]]
+name = "plastic"
+from = "pre"
+to = "post"
+dense = [[{weight}]]
+[projections.learning]
+rule = "reward_stdp"
+neuromodulator = "dopamine"
+rng_seed = 1
+"#
+        ))
+    };
+    let chip = ChipProfile::loihi2();
+    // u of post after each of 4 steps, pre spiking at `spike_at`; the weight
+    // becomes 200 after step `write_after` (0: before the first).
+    let run = |initial: i32, spike_at: u64, write_after: Option<u64>| -> Vec<i32> {
+        let program = compile(&net(initial), &chip).expect("compiles").program;
+        let mut emulator = Emulator::new(&program, &chip).expect("loads");
+        let pre = program.input_port("pre").expect("pre");
+        let post = program.population("post").expect("post");
+        let mut u = Vec::new();
+        for step in 0..4 {
+            if write_after == Some(step) {
+                emulator
+                    .write_learned("plastic", SynapseVar::Weight, 0, &[200])
+                    .expect("written");
+            }
+            if step + 1 == spike_at {
+                emulator.inject(pre, &[0]).expect("spike");
+            }
+            emulator.step();
+            let mut values = Vec::new();
+            emulator.read(post, Var::U, &mut values).expect("u");
+            u.push(values[0]);
+        }
+        u
+    };
+    let (old, new) = (run(100, 1, None), run(200, 1, None));
+    assert_ne!(old, new);
+    // The spike of step 1 arrives at step 2: written after step 1, it still
+    // meets the old weight; written before step 1, the new one.
+    assert_eq!(run(100, 1, Some(1)), old);
+    assert_eq!(run(100, 1, Some(0)), new);
+    // A spike at step 2, after a write after step 1: the new weight.
+    assert_eq!(run(100, 2, Some(1)), run(200, 2, None));
+
+    // Refusals name the projection, the synapse and the range, and write
+    // nothing.
+    let program = compile(&net(100), &chip).expect("compiles").program;
+    let mut emulator = Emulator::new(&program, &chip).expect("loads");
+    let err = emulator
+        .write_learned("plastic", SynapseVar::Tag, 0, &[256])
+        .expect_err("out of range");
+    assert_eq!(
+        err.to_string(),
+        "learning projection 'plastic', synapse 0 (pre 0, post 0): tag 256 is out of range -257..=255"
+    );
+    assert!(matches!(
+        emulator.write_learned("plastic", SynapseVar::Delay, 1, &[0]),
+        Err(EmulatorError::SynapsesOutOfRange { len: 1, .. })
+    ));
+    assert!(matches!(
+        emulator.write_learned("other", SynapseVar::Weight, 0, &[0]),
+        Err(EmulatorError::UnknownProjection { .. })
+    ));
+    let learned = emulator.learned("plastic").expect("learned");
+    assert_eq!(learned.synapses, vec![(0, 0, 100, 0, 0)]);
+}

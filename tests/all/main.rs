@@ -1,6 +1,7 @@
 //! End-to-end tests, linked into one binary to keep link time down.
 
 mod architecture;
+mod bandit;
 mod board;
 mod cli;
 mod compile_golden;

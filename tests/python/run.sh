@@ -9,7 +9,10 @@
 # and grpcio-tools in ${NEURITE_PY_VENV:-target/python-venv} (once), generates
 # the stubs, compiles and runs tests/python/fan-out.toml, serves it on a free
 # port and runs tests/python/board_client.py against the daemon, then once
-# more against a doctored expectation, which must fail. Ends the daemon with
+# more against a doctored expectation, which must fail; then the same for
+# learning: tests/python/learning_client.py streams tests/python/reward.toml
+# with dopamine from tests/python/reward.csv and checks the weights against
+# `neurite run --neuromodulator ... --probe-weights ...`. Ends the daemon with
 # SIGTERM and checks that it exits cleanly. Needs Python 3.11 or later
 # (python3, or $PYTHON) and PyPI.
 set -euo pipefail
@@ -129,6 +132,44 @@ if [ "$status" -ne 1 ] || ! grep -q "first difference at step $step:" "$work/doc
     exit 1
 fi
 grep "first difference" "$work/doctored.log" | sed 's/^ *FAIL  /  caught as it should be: /'
+
+# Learning: the host streams dopamine, probes weights and traces, reads the
+# learned weights back and writes them; `neurite run` records the same
+# run's weights in-process.
+LNET=tests/python/reward.toml
+LVALUES=tests/python/reward.csv
+"$BIN/neurite" compile "$LNET" -o "$work/reward.nprog" >/dev/null
+"$BIN/neurite" run "$LNET" --neuromodulator "dopamine=$LVALUES" --probe-weights plastic \
+    --out "$work/reward" >/dev/null
+learning_client() {
+    "$PY" tests/python/learning_client.py --stubs "$stubs" "$addr" "$work/reward.nprog" \
+        "$LNET" "$LVALUES" "$@"
+}
+status=0
+learning_client "$work/reward/plastic_weights.csv" || status=$?
+if [ "$status" -ne 0 ]; then
+    echo "error: the learning client disagrees with the board (exit $status); daemon log:" >&2
+    tail -n 40 "$work/daemon.err" >&2
+    exit 1
+fi
+# This comparison must be able to fail too: one weight off at the last step.
+"$PY" - "$work/reward/plastic_weights.csv" "$work/doctored_weights.csv" <<'EOF'
+import sys
+lines = open(sys.argv[1]).read().splitlines()
+cells = lines[-1].split(",")
+cells[1] = str(int(cells[1]) + 1)
+lines[-1] = ",".join(cells)
+open(sys.argv[2], "w").write("\n".join(lines) + "\n")
+EOF
+echo "a doctored weight record (one weight off at the last step) must fail"
+status=0
+learning_client "$work/doctored_weights.csv" >"$work/doctored_learning.log" 2>&1 || status=$?
+if [ "$status" -ne 1 ] || ! grep -q "first difference at step" "$work/doctored_learning.log"; then
+    echo "error: the learning client did not catch a wrong weight (exit $status):" >&2
+    cat "$work/doctored_learning.log" >&2
+    exit 1
+fi
+grep "first difference" "$work/doctored_learning.log" | sed 's/^ *FAIL  /  caught as it should be: /'
 
 status=0
 stop_daemon || status=$?

@@ -20,6 +20,8 @@ use neurite_learning::{
 };
 use neurite_program::{GroupId, Program};
 
+use crate::{EmulatorError, SynapseVar};
+
 /// What the learning of all groups has done so far.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LearningCounts {
@@ -388,6 +390,88 @@ impl Learning {
             state.synapses.sort_unstable();
         }
         out
+    }
+
+    /// Writes `var` of a projection's synapses `start..start + values.len()`
+    /// (numbered as [`Learning::learned`] lists them: by pre, then post),
+    /// into the groups and into `program`; nothing is written unless every
+    /// value is in its variable's range. New weights reach the fabric as an
+    /// epoch's do: the spikes of the step already run still meet the old.
+    pub(crate) fn write(
+        &mut self,
+        program: &mut Program,
+        projection: &str,
+        var: SynapseVar,
+        start: usize,
+        values: &[i32],
+    ) -> Result<(), EmulatorError> {
+        // (pre, post, group, index in the group) in the projection's order.
+        let mut order: Vec<(u32, u32, usize, usize)> = Vec::new();
+        for (g, group) in self.groups.iter().enumerate() {
+            if group.projection == projection {
+                order.extend((0..group.entries.len()).map(|k| (group.pre[k], group.post[k], g, k)));
+            }
+        }
+        if order.is_empty() {
+            return Err(EmulatorError::UnknownProjection {
+                projection: projection.to_string(),
+            });
+        }
+        order.sort_unstable();
+        let end = start
+            .checked_add(values.len())
+            .filter(|&end| end <= order.len());
+        let Some(end) = end else {
+            return Err(EmulatorError::SynapsesOutOfRange {
+                projection: projection.to_string(),
+                start: start as u64,
+                end: start.saturating_add(values.len()) as u64,
+                len: order.len(),
+            });
+        };
+        let chosen = &order[start..end];
+        for (i, (&(pre, post, g, _), &value)) in chosen.iter().zip(values).enumerate() {
+            let (min, max) = match var {
+                SynapseVar::Weight => self.groups[g].sign_mode.learned_range(),
+                SynapseVar::Tag => neurite_learning::TAG_RANGE,
+                SynapseVar::Delay => neurite_learning::DELAY_RANGE,
+            };
+            if !(min..=max).contains(&value) {
+                return Err(EmulatorError::BadSynapseValue {
+                    projection: projection.to_string(),
+                    synapse: (start + i) as u64,
+                    pre,
+                    post,
+                    var,
+                    value,
+                    min,
+                    max,
+                });
+            }
+        }
+        for (&(_, _, g, k), &value) in chosen.iter().zip(values) {
+            let group = &mut self.groups[g];
+            // In range, checked above.
+            let value = value as i16;
+            let core = &mut program.cores[group.core];
+            match var {
+                SynapseVar::Weight => {
+                    group.weights[k] = value;
+                    core.synapses[group.entries[k] as usize].weight = value;
+                    self.pending = true;
+                }
+                SynapseVar::Tag => group.tags[k] = value,
+                SynapseVar::Delay => group.delays[k] = value,
+            }
+            if let Some(lg) = core.learning.iter_mut().find(|lg| lg.group == group.group) {
+                match var {
+                    SynapseVar::Weight => {}
+                    SynapseVar::Tag => lg.tags[k] = value,
+                    SynapseVar::Delay => lg.delays[k] = value,
+                }
+            }
+        }
+        Ok(())
     }
 
     /// A trace of a projection: one value per pre neuron (x1, x2) or post

@@ -110,6 +110,30 @@ pub enum EmulatorError {
     /// No learning projection has this name.
     #[error("no learning projection '{projection}'")]
     UnknownProjection { projection: String },
+    /// A range of synapses beyond the learning projection's.
+    #[error(
+        "learning projection '{projection}': synapses {start}..{end} are out of range: it has {len}"
+    )]
+    SynapsesOutOfRange {
+        projection: String,
+        start: u64,
+        end: u64,
+        len: usize,
+    },
+    /// A value outside its synaptic variable's range.
+    #[error(
+        "learning projection '{projection}', synapse {synapse} (pre {pre}, post {post}): {var} {value} is out of range {min}..={max}"
+    )]
+    BadSynapseValue {
+        projection: String,
+        synapse: u64,
+        pre: u32,
+        post: u32,
+        var: SynapseVar,
+        value: i32,
+        min: i32,
+        max: i32,
+    },
     /// No neuromodulator has this index.
     #[error("no neuromodulator {index} (the program has {count})")]
     UnknownNeuromodulator { index: usize, count: usize },
@@ -157,6 +181,28 @@ impl Var {
             Var::BiasExp => 0..=7,
             Var::SpikeCount => 0..=i32::MAX,
         }
+    }
+}
+
+/// A variable of every synapse of a learning projection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SynapseVar {
+    /// The weight, on the 8-bit scale: −256..=255, 0..=255 or −255..=0 by
+    /// the group's sign mode.
+    Weight,
+    /// The tag t, −257..=255.
+    Tag,
+    /// The delay variable d, 0..=255.
+    Delay,
+}
+
+impl std::fmt::Display for SynapseVar {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SynapseVar::Weight => "weight",
+            SynapseVar::Tag => "tag",
+            SynapseVar::Delay => "delay variable",
+        })
     }
 }
 
@@ -412,6 +458,27 @@ impl Emulator {
             .ok_or_else(|| EmulatorError::UnknownProjection {
                 projection: projection.to_string(),
             })
+    }
+
+    /// Writes `var` of a learning projection's synapses `start..start +
+    /// values.len()`, numbered as [`Emulator::learned`] lists them (by pre,
+    /// then post neuron); nothing is written unless every value is in its
+    /// range. A new weight meets the spikes of the steps run from now on,
+    /// except those of the last step run, which are delivered at the start
+    /// of the next with the weights they met (as after an epoch's update).
+    pub fn write_learned(
+        &mut self,
+        projection: &str,
+        var: SynapseVar,
+        start: usize,
+        values: &[i32],
+    ) -> Result<(), EmulatorError> {
+        match &mut self.learning {
+            Some((learning, program)) => learning.write(program, projection, var, start, values),
+            None => Err(EmulatorError::UnknownProjection {
+                projection: projection.to_string(),
+            }),
+        }
     }
 
     /// A trace of a learning projection: x1 and x2 per pre neuron, y1, y2

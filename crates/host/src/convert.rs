@@ -9,8 +9,8 @@ use tonic::{Code, Status};
 use crate::energy::Totals;
 use crate::{
     BoardError, BoardInfo, BoardState, EnergyReport, FullPolicy, InputFrame, LatePolicy,
-    LoadedProgram, OutputFrame, ProbeData, ProbeSpec, RunStatus, StateTarget, StreamConfig,
-    StreamMode, TargetOf, Var,
+    LearningVar, LoadedProgram, OutputFrame, ProbeData, ProbeSpec, Probed, RunStatus, StateTarget,
+    StreamConfig, StreamMode, SynapseVar, TargetOf, Trace, Var,
 };
 
 fn bad(what: impl Into<String>) -> BoardError {
@@ -69,28 +69,46 @@ pub fn state_from_proto(state: i32) -> Result<BoardState, BoardError> {
     }
 }
 
-/// A variable, `None` for `VARIABLE_UNSPECIFIED` (spikes, in probes).
-pub fn var_from_proto(var: i32) -> Result<Option<Var>, BoardError> {
+/// A variable from the wire: spikes (`VARIABLE_UNSPECIFIED`, in probes), a
+/// neuron's or a learning projection's.
+pub fn probed_from_proto(var: i32) -> Result<Probed, BoardError> {
+    let learning = |v| Ok(Probed::Learning(v));
     match v1::Variable::try_from(var) {
-        Ok(v1::Variable::Unspecified) => Ok(None),
-        Ok(v1::Variable::U) => Ok(Some(Var::U)),
-        Ok(v1::Variable::V) => Ok(Some(Var::V)),
-        Ok(v1::Variable::BiasMant) => Ok(Some(Var::BiasMant)),
-        Ok(v1::Variable::BiasExp) => Ok(Some(Var::BiasExp)),
-        Ok(v1::Variable::SpikeCount) => Ok(Some(Var::SpikeCount)),
+        Ok(v1::Variable::Unspecified) => Ok(Probed::Spikes),
+        Ok(v1::Variable::U) => Ok(Probed::Neuron(Var::U)),
+        Ok(v1::Variable::V) => Ok(Probed::Neuron(Var::V)),
+        Ok(v1::Variable::BiasMant) => Ok(Probed::Neuron(Var::BiasMant)),
+        Ok(v1::Variable::BiasExp) => Ok(Probed::Neuron(Var::BiasExp)),
+        Ok(v1::Variable::SpikeCount) => Ok(Probed::Neuron(Var::SpikeCount)),
+        Ok(v1::Variable::Weight) => learning(LearningVar::Synapse(SynapseVar::Weight)),
+        Ok(v1::Variable::Tag) => learning(LearningVar::Synapse(SynapseVar::Tag)),
+        Ok(v1::Variable::Delay) => learning(LearningVar::Synapse(SynapseVar::Delay)),
+        Ok(v1::Variable::X1) => learning(LearningVar::Trace(Trace::X1)),
+        Ok(v1::Variable::X2) => learning(LearningVar::Trace(Trace::X2)),
+        Ok(v1::Variable::Y1) => learning(LearningVar::Trace(Trace::Y1)),
+        Ok(v1::Variable::Y2) => learning(LearningVar::Trace(Trace::Y2)),
+        Ok(v1::Variable::Y3) => learning(LearningVar::Trace(Trace::Y3)),
         Err(_) => Err(bad(format!("unknown variable {var}"))),
     }
 }
 
-/// A variable to the wire (`None`: spikes).
-pub fn var_to_proto(var: Option<Var>) -> v1::Variable {
-    match var {
-        None => v1::Variable::Unspecified,
-        Some(Var::U) => v1::Variable::U,
-        Some(Var::V) => v1::Variable::V,
-        Some(Var::BiasMant) => v1::Variable::BiasMant,
-        Some(Var::BiasExp) => v1::Variable::BiasExp,
-        Some(Var::SpikeCount) => v1::Variable::SpikeCount,
+/// A variable to the wire (spikes: `VARIABLE_UNSPECIFIED`).
+pub fn probed_to_proto(probed: Probed) -> v1::Variable {
+    match probed {
+        Probed::Spikes => v1::Variable::Unspecified,
+        Probed::Neuron(Var::U) => v1::Variable::U,
+        Probed::Neuron(Var::V) => v1::Variable::V,
+        Probed::Neuron(Var::BiasMant) => v1::Variable::BiasMant,
+        Probed::Neuron(Var::BiasExp) => v1::Variable::BiasExp,
+        Probed::Neuron(Var::SpikeCount) => v1::Variable::SpikeCount,
+        Probed::Learning(LearningVar::Synapse(SynapseVar::Weight)) => v1::Variable::Weight,
+        Probed::Learning(LearningVar::Synapse(SynapseVar::Tag)) => v1::Variable::Tag,
+        Probed::Learning(LearningVar::Synapse(SynapseVar::Delay)) => v1::Variable::Delay,
+        Probed::Learning(LearningVar::Trace(Trace::X1)) => v1::Variable::X1,
+        Probed::Learning(LearningVar::Trace(Trace::X2)) => v1::Variable::X2,
+        Probed::Learning(LearningVar::Trace(Trace::Y1)) => v1::Variable::Y1,
+        Probed::Learning(LearningVar::Trace(Trace::Y2)) => v1::Variable::Y2,
+        Probed::Learning(LearningVar::Trace(Trace::Y3)) => v1::Variable::Y3,
     }
 }
 
@@ -207,22 +225,64 @@ pub fn run_status_from_proto(status: v1::RunStatus) -> Result<RunStatus, BoardEr
     })
 }
 
+/// What a state access addresses: neurons, or a learning projection's
+/// synapses or traces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Addressed {
+    /// Neurons of a population or a core.
+    Neurons(StateTarget),
+    /// Entries `start .. start + count` (`None`: to the end) of a learning
+    /// variable.
+    Learning {
+        projection: String,
+        var: LearningVar,
+        start: u32,
+        count: Option<u32>,
+    },
+}
+
 /// A state access from the wire.
-pub fn target_from_proto(target: Option<v1::StateTarget>) -> Result<StateTarget, BoardError> {
+pub fn target_from_proto(target: Option<v1::StateTarget>) -> Result<Addressed, BoardError> {
     let target = target.ok_or_else(|| bad("the request names no target"))?;
+    let probed = probed_from_proto(target.variable)?;
+    let count = (target.count > 0).then_some(target.count);
     let of = match target.of {
         Some(v1::state_target::Of::Population(name)) => TargetOf::Population(name),
         Some(v1::state_target::Of::Core(core)) => TargetOf::Core(core),
-        None => return Err(bad("the target names neither a population nor a core")),
+        Some(v1::state_target::Of::Projection(projection)) => {
+            let Probed::Learning(var) = probed else {
+                return Err(bad(format!(
+                    "learning projection '{projection}': the target names no learning variable (weight, tag, delay, x1 .. y3)"
+                )));
+            };
+            return Ok(Addressed::Learning {
+                projection,
+                var,
+                start: target.start,
+                count,
+            });
+        }
+        None => {
+            return Err(bad(
+                "the target names neither a population, a core nor a learning projection",
+            ));
+        }
     };
-    let var =
-        var_from_proto(target.variable)?.ok_or_else(|| bad("the target names no variable"))?;
-    Ok(StateTarget {
+    let var = match probed {
+        Probed::Neuron(var) => var,
+        Probed::Spikes => return Err(bad("the target names no variable")),
+        Probed::Learning(var) => {
+            return Err(bad(format!(
+                "{var} is a learning projection's variable: the target must name a projection"
+            )));
+        }
+    };
+    Ok(Addressed::Neurons(StateTarget {
         of,
         var,
         start: target.start,
-        count: (target.count > 0).then_some(target.count),
-    })
+        count,
+    }))
 }
 
 /// A state access to the wire.
@@ -232,9 +292,24 @@ pub fn target_to_proto(target: &StateTarget) -> v1::StateTarget {
             TargetOf::Population(name) => v1::state_target::Of::Population(name.clone()),
             TargetOf::Core(core) => v1::state_target::Of::Core(*core),
         }),
-        variable: var_to_proto(Some(target.var)) as i32,
+        variable: probed_to_proto(Probed::Neuron(target.var)) as i32,
         start: target.start,
         count: target.count.unwrap_or(0),
+    }
+}
+
+/// A learning projection's variable as a state target on the wire.
+pub fn learning_target_to_proto(
+    projection: &str,
+    var: LearningVar,
+    start: u32,
+    count: Option<u32>,
+) -> v1::StateTarget {
+    v1::StateTarget {
+        of: Some(v1::state_target::Of::Projection(projection.to_string())),
+        variable: probed_to_proto(Probed::Learning(var)) as i32,
+        start,
+        count: count.unwrap_or(0),
     }
 }
 
@@ -469,14 +544,42 @@ pub fn output_from_proto(frame: v1::OutputFrame) -> Result<OutputFrame, BoardErr
     })
 }
 
+/// Where a probe's name goes on the wire: (population, projection).
+fn probe_names(name: &str, probed: Probed) -> (String, String) {
+    match probed {
+        Probed::Learning(_) => (String::new(), name.to_string()),
+        Probed::Spikes | Probed::Neuron(_) => (name.to_string(), String::new()),
+    }
+}
+
+/// A probe's name from the wire: the projection for a learning variable,
+/// the population otherwise.
+fn probe_name(
+    population: String,
+    projection: String,
+    probed: Probed,
+) -> Result<String, BoardError> {
+    match probed {
+        Probed::Learning(var) if projection.is_empty() => Err(bad(format!(
+            "a probe of {var} must name a learning projection (population '{population}' given)"
+        ))),
+        Probed::Learning(_) => Ok(projection),
+        Probed::Spikes | Probed::Neuron(_) if !projection.is_empty() => Err(bad(format!(
+            "a probe of learning projection '{projection}' must name a learning variable"
+        ))),
+        Probed::Spikes | Probed::Neuron(_) => Ok(population),
+    }
+}
+
 /// Probe specifications from the wire.
 pub fn probe_specs_from_proto(specs: Vec<v1::ProbeSpec>) -> Result<Vec<ProbeSpec>, BoardError> {
     specs
         .into_iter()
         .map(|s| {
+            let probed = probed_from_proto(s.variable)?;
             Ok(ProbeSpec {
-                population: s.population,
-                var: var_from_proto(s.variable)?,
+                name: probe_name(s.population, s.projection, probed)?,
+                probed,
             })
         })
         .collect()
@@ -486,45 +589,52 @@ pub fn probe_specs_from_proto(specs: Vec<v1::ProbeSpec>) -> Result<Vec<ProbeSpec
 pub fn probe_specs_to_proto(specs: &[ProbeSpec]) -> Vec<v1::ProbeSpec> {
     specs
         .iter()
-        .map(|s| v1::ProbeSpec {
-            population: s.population.clone(),
-            variable: var_to_proto(s.var) as i32,
+        .map(|s| {
+            let (population, projection) = probe_names(&s.name, s.probed);
+            v1::ProbeSpec {
+                population,
+                variable: probed_to_proto(s.probed) as i32,
+                projection,
+            }
         })
         .collect()
 }
 
 /// A probe record to the wire.
 pub fn probe_to_proto(data: &ProbeData) -> v1::ProbeData {
-    let (values, spikes) = match data.var {
-        Some(_) => (data.values.clone(), None),
-        None => {
+    let (values, spikes) = match data.probed {
+        Probed::Neuron(_) | Probed::Learning(_) => (data.values.clone(), None),
+        Probed::Spikes => {
             let indices: Vec<u32> = data.values.iter().map(|&i| i as u32).collect();
             (Vec::new(), Some(spikes_to_proto(&indices, None)))
         }
     };
+    let (population, projection) = probe_names(&data.name, data.probed);
     v1::ProbeData {
         step: data.step,
-        population: data.population.clone(),
-        variable: var_to_proto(data.var) as i32,
+        population,
+        variable: probed_to_proto(data.probed) as i32,
         values,
         spikes,
+        projection,
     }
 }
 
 /// A probe record from the wire.
 pub fn probe_from_proto(data: v1::ProbeData) -> Result<ProbeData, BoardError> {
-    let var = var_from_proto(data.variable)?;
-    let values = match var {
-        Some(_) => data.values,
-        None => spikes_from_proto(data.spikes, || format!("probe of '{}'", data.population))?
+    let probed = probed_from_proto(data.variable)?;
+    let name = probe_name(data.population, data.projection, probed)?;
+    let values = match probed {
+        Probed::Neuron(_) | Probed::Learning(_) => data.values,
+        Probed::Spikes => spikes_from_proto(data.spikes, || format!("probe of '{name}'"))?
             .into_iter()
             .map(|i| i as i32)
             .collect(),
     };
     Ok(ProbeData {
         step: data.step,
-        population: data.population,
-        var,
+        name,
+        probed,
         values,
     })
 }

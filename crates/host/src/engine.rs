@@ -10,15 +10,15 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use neurite_chip::ChipProfile;
-use neurite_emulator::{Emulator, EmulatorError, Target, Var};
+use neurite_emulator::{Emulator, EmulatorError, SynapseVar, Target};
 use neurite_program::{Program, ValidationError};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 use crate::{
-    BoardError, BoardInfo, BoardState, EnergyReport, InputFrame, LatePolicy, LoadedProgram,
-    OutputFrame, ProbeData, ProbeSpec, RunLength, RunStatus, StateTarget, Status, StreamConfig,
-    StreamMode, TargetOf,
+    BoardError, BoardInfo, BoardState, EnergyReport, InputFrame, LatePolicy, LearningVar,
+    LoadedProgram, OutputFrame, ProbeData, ProbeSpec, Probed, RunLength, RunStatus, StateTarget,
+    Status, StreamConfig, StreamMode, TargetOf,
 };
 
 /// Where a reply goes.
@@ -54,6 +54,7 @@ pub(crate) enum Command {
     GetState(StateTarget, Reply<Vec<i32>>),
     Learned(String, Reply<crate::LearnedState>),
     SetState(StateTarget, Vec<i32>, Reply<()>),
+    SetLearned(LearnedWrite, Reply<()>),
     Stream {
         config: StreamConfig,
         frames: mpsc::Receiver<InputFrame>,
@@ -63,6 +64,15 @@ pub(crate) enum Command {
     },
     Probes(Vec<ProbeSpec>, mpsc::Sender<ProbeData>, Reply<()>),
     Energy(StepRecords, Reply<EnergyReport>),
+}
+
+/// A write of a learning projection's synaptic variable.
+#[derive(Debug)]
+pub(crate) struct LearnedWrite {
+    pub projection: String,
+    pub var: SynapseVar,
+    pub start: u32,
+    pub values: Vec<i32>,
 }
 
 /// What the sending side of a stream and the engine share.
@@ -151,11 +161,12 @@ impl Loaded {
     }
 }
 
-/// A probe subscription.
+/// A probe subscription: what it reads (the population's index for spikes
+/// and neuron variables), its name, and where its data goes.
 struct Probe {
     population: usize,
     name: String,
-    var: Option<Var>,
+    probed: Probed,
     data: mpsc::Sender<ProbeData>,
 }
 
@@ -418,6 +429,12 @@ impl Engine {
             Command::SetState(target, values, reply) => {
                 let _ = reply.send(self.write_state(&target, &values));
             }
+            Command::SetLearned(_, reply) if running => {
+                let _ = reply.send(Err(BoardError::FailedPrecondition(RUNNING.to_string())));
+            }
+            Command::SetLearned(write, reply) => {
+                let _ = reply.send(self.write_learned(&write));
+            }
             Command::Stream { reply, .. } if running => {
                 let _ = reply.send(Err(BoardError::FailedPrecondition(
                     "the board is already running".to_string(),
@@ -581,6 +598,19 @@ impl Engine {
             .map_err(invalid)
     }
 
+    fn write_learned(&mut self, write: &LearnedWrite) -> Result<(), BoardError> {
+        let loaded = self.loaded.as_mut().ok_or_else(no_program)?;
+        loaded
+            .emulator
+            .write_learned(
+                &write.projection,
+                write.var,
+                write.start as usize,
+                &write.values,
+            )
+            .map_err(invalid)
+    }
+
     fn subscribe(
         &mut self,
         specs: Vec<ProbeSpec>,
@@ -589,14 +619,19 @@ impl Engine {
         let loaded = self.loaded.as_ref().ok_or_else(no_program)?;
         let mut probes = Vec::with_capacity(specs.len());
         for spec in specs {
-            let population = match spec.var {
-                Some(_) => loaded.population(&spec.population)?,
-                None => loaded.reporting(&spec.population)?,
+            let population = match spec.probed {
+                Probed::Neuron(_) => loaded.population(&spec.name)?,
+                Probed::Spikes => loaded.reporting(&spec.name)?,
+                Probed::Learning(_) => {
+                    // Checks that the projection learns.
+                    loaded.emulator.learned(&spec.name).map_err(invalid)?;
+                    0
+                }
             };
             probes.push(Probe {
                 population,
-                name: spec.population,
-                var: spec.var,
+                name: spec.name,
+                probed: spec.probed,
                 data: data.clone(),
             });
         }
@@ -678,26 +713,39 @@ impl Engine {
         let mut values = Vec::new();
         let mut closed = Vec::new();
         for (k, probe) in self.probes.iter().enumerate() {
-            let data = match probe.var {
-                Some(var) => {
-                    if loaded
-                        .emulator
-                        .read(probe.population, var, &mut values)
-                        .is_err()
-                    {
+            let emulator = &loaded.emulator;
+            let data = match probe.probed {
+                Probed::Neuron(var) => {
+                    if emulator.read(probe.population, var, &mut values).is_err() {
                         continue;
                     }
                     values.clone()
                 }
-                None => match loaded.emulator.spiked(probe.population) {
+                Probed::Spikes => match emulator.spiked(probe.population) {
                     Ok(spiked) => spiked.map(|i| i as i32).collect(),
                     Err(_) => continue,
                 },
+                Probed::Learning(LearningVar::Trace(trace)) => {
+                    match emulator.trace(&probe.name, trace) {
+                        Ok(values) => values,
+                        Err(_) => continue,
+                    }
+                }
+                Probed::Learning(LearningVar::Synapse(var)) => {
+                    match emulator.learned(&probe.name) {
+                        Ok(learned) => learned
+                            .synapses
+                            .iter()
+                            .map(|s| i32::from(synapse_value(s, var)))
+                            .collect(),
+                        Err(_) => continue,
+                    }
+                }
             };
             let record = ProbeData {
                 step,
-                population: probe.name.clone(),
-                var: probe.var,
+                name: probe.name.clone(),
+                probed: probe.probed,
                 values: data,
             };
             // Probe data is never dropped: a slow reader slows the board.
@@ -964,6 +1012,15 @@ impl Engine {
             return Advance::End(Ending::Done);
         }
         Advance::Continue
+    }
+}
+
+/// A synapse's variable out of (pre, post, weight, tag, delay variable).
+fn synapse_value(synapse: &(u32, u32, i16, i16, i16), var: SynapseVar) -> i16 {
+    match var {
+        SynapseVar::Weight => synapse.2,
+        SynapseVar::Tag => synapse.3,
+        SynapseVar::Delay => synapse.4,
     }
 }
 

@@ -35,7 +35,7 @@ use std::sync::atomic::Ordering;
 
 pub use energy::EnergyReport;
 pub use local::{DEFAULT_STEP_RECORDS, LocalBoard, MAX_BUFFER_FRAMES, program_id};
-pub use neurite_emulator::Var;
+pub use neurite_emulator::{SynapseVar, Trace, Var};
 pub use neurite_proto as proto;
 pub use remote::RemoteBoard;
 use tokio::sync::mpsc;
@@ -44,7 +44,14 @@ use tokio_stream::Stream as _;
 use crate::engine::StreamShared;
 
 /// What a board built on the emulator offers, as [`BoardInfo::capabilities`].
-pub const CAPABILITIES: [&str; 5] = ["step-locked", "free-running", "probes", "energy", "state"];
+pub const CAPABILITIES: [&str; 6] = [
+    "step-locked",
+    "free-running",
+    "probes",
+    "energy",
+    "state",
+    "learning",
+];
 
 /// Why a board refused or failed a request. The variants follow the
 /// protocol's status codes.
@@ -342,6 +349,57 @@ pub struct LearnedState {
     pub traces: [Vec<i32>; 5],
 }
 
+impl LearnedState {
+    /// The values of a learning variable: one per synapse (in `synapses`'
+    /// order), pre neuron (x1, x2) or post neuron (y1, y2, y3).
+    pub fn values(&self, var: LearningVar) -> Vec<i32> {
+        let column = |pick: fn(&(u32, u32, i16, i16, i16)) -> i16| {
+            self.synapses.iter().map(|s| i32::from(pick(s))).collect()
+        };
+        match var {
+            LearningVar::Synapse(SynapseVar::Weight) => column(|s| s.2),
+            LearningVar::Synapse(SynapseVar::Tag) => column(|s| s.3),
+            LearningVar::Synapse(SynapseVar::Delay) => column(|s| s.4),
+            LearningVar::Trace(trace) => Trace::ALL
+                .iter()
+                .position(|&t| t == trace)
+                .map_or_else(Vec::new, |k| self.traces[k].clone()),
+        }
+    }
+}
+
+/// A variable of a learning projection: of every synapse (in the order of
+/// [`LearnedState::synapses`]: by pre, then post neuron), or a trace (x1,
+/// x2 per pre neuron; y1, y2, y3 per post neuron, as stored at the start of
+/// the current epoch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LearningVar {
+    /// Weight, tag or delay variable.
+    Synapse(SynapseVar),
+    /// A trace.
+    Trace(Trace),
+}
+
+impl fmt::Display for LearningVar {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LearningVar::Synapse(var) => var.fmt(f),
+            LearningVar::Trace(trace) => write!(f, "trace {}", trace_name(*trace)),
+        }
+    }
+}
+
+/// The name of a trace as rules write it.
+pub fn trace_name(trace: Trace) -> &'static str {
+    match trace {
+        Trace::X1 => "x1",
+        Trace::X2 => "x2",
+        Trace::Y1 => "y1",
+        Trace::Y2 => "y2",
+        Trace::Y3 => "y3",
+    }
+}
+
 /// Output spikes of one step.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct OutputFrame {
@@ -537,13 +595,51 @@ impl SpikeReceiver {
     }
 }
 
+/// What a probe streams.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Probed {
+    /// The spikes of a population (which must report them).
+    Spikes,
+    /// A variable of every neuron of a population.
+    Neuron(Var),
+    /// A variable of a learning projection.
+    Learning(LearningVar),
+}
+
 /// A variable to stream while the board runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProbeSpec {
-    /// Population name.
-    pub population: String,
-    /// `Some(var)` for values, `None` for spikes.
-    pub var: Option<Var>,
+    /// Population name, or learning projection name for
+    /// [`Probed::Learning`].
+    pub name: String,
+    /// What to stream.
+    pub probed: Probed,
+}
+
+impl ProbeSpec {
+    /// The spikes of a population.
+    pub fn spikes(population: &str) -> Self {
+        Self {
+            name: population.to_string(),
+            probed: Probed::Spikes,
+        }
+    }
+
+    /// A variable of every neuron of a population.
+    pub fn neuron(population: &str, var: Var) -> Self {
+        Self {
+            name: population.to_string(),
+            probed: Probed::Neuron(var),
+        }
+    }
+
+    /// A variable of a learning projection.
+    pub fn learning(projection: &str, var: LearningVar) -> Self {
+        Self {
+            name: projection.to_string(),
+            probed: Probed::Learning(var),
+        }
+    }
 }
 
 /// One step of one probe.
@@ -551,11 +647,12 @@ pub struct ProbeSpec {
 pub struct ProbeData {
     /// The step.
     pub step: u64,
-    /// Population name.
-    pub population: String,
-    /// The variable, `None` for spikes.
-    pub var: Option<Var>,
-    /// Values of every neuron, or the indices that spiked.
+    /// Population or learning projection name.
+    pub name: String,
+    /// What was probed.
+    pub probed: Probed,
+    /// Values of every neuron, synapse or trace, or the indices that
+    /// spiked.
     pub values: Vec<i32>,
 }
 
@@ -603,6 +700,17 @@ pub trait Board {
     async fn learned(&self, projection: &str) -> Result<LearnedState, BoardError>;
     /// Writes a variable (not while running).
     async fn set_state(&self, target: &StateTarget, values: &[i32]) -> Result<(), BoardError>;
+    /// Writes weights, tags or delay variables of a learning projection's
+    /// synapses `start .. start + values.len()` (numbered as
+    /// [`LearnedState::synapses`] lists them), all or none (not while
+    /// running). The spikes of the last step run still meet the old weights.
+    async fn set_learned(
+        &self,
+        projection: &str,
+        var: SynapseVar,
+        start: u32,
+        values: &[i32],
+    ) -> Result<(), BoardError>;
     /// Runs with live spikes.
     async fn stream(&self, config: StreamConfig) -> Result<SpikeStream, BoardError>;
     /// Streams probed variables for every step run from now on.

@@ -136,6 +136,22 @@ impl Board for LocalBoard {
             .await
     }
 
+    async fn set_learned(
+        &self,
+        projection: &str,
+        var: crate::SynapseVar,
+        start: u32,
+        values: &[i32],
+    ) -> Result<(), BoardError> {
+        let write = crate::engine::LearnedWrite {
+            projection: projection.to_string(),
+            var,
+            start,
+            values: values.to_vec(),
+        };
+        self.call(|reply| Command::SetLearned(write, reply)).await
+    }
+
     async fn stream(&self, config: StreamConfig) -> Result<SpikeStream, BoardError> {
         if config.buffer_frames > MAX_BUFFER_FRAMES {
             return Err(BoardError::InvalidArgument(format!(

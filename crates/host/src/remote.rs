@@ -228,6 +228,29 @@ impl Board for RemoteBoard {
         Ok(())
     }
 
+    async fn set_learned(
+        &self,
+        projection: &str,
+        var: crate::SynapseVar,
+        start: u32,
+        values: &[i32],
+    ) -> Result<(), BoardError> {
+        let target = crate::convert::learning_target_to_proto(
+            projection,
+            crate::LearningVar::Synapse(var),
+            start,
+            Some(values.len() as u32),
+        );
+        self.client
+            .clone()
+            .set_state(v1::SetStateRequest {
+                target: Some(target),
+                values: values.to_vec(),
+            })
+            .await?;
+        Ok(())
+    }
+
     async fn stream(&self, config: StreamConfig) -> Result<SpikeStream, BoardError> {
         let (inputs, frames) = mpsc::channel(SEND_BUFFER);
         // The first message carries the settings and no spikes (step 0).
