@@ -74,7 +74,7 @@ impl Workload {
 
     fn emulator(&self, threads: usize, modelled: bool) -> Emulator {
         let mut emulator = Emulator::new(&self.program, &self.chip).expect("loads");
-        let _ = threads;
+        emulator.set_threads(threads);
         if modelled {
             emulator.enable_model(self.chip.costs.clone());
         }
