@@ -485,47 +485,55 @@ mod differential {
             prop::bool::ANY,
             learning(),
             (prop::sample::select(vec![8i64, 8, 7, 5, 3, 1]), -2i64..=2),
+            // Delays on other projections give the target cores rings of
+            // several slots, which learning synapses must add into at the
+            // right one.
+            0i64..=3,
         )
-            .prop_map(move |(mode, mut rows, sparse, rule, (bits, weight_exp))| {
-                for row in &mut rows {
-                    for w in row.iter_mut() {
-                        *w = match mode {
-                            "excitatory" => w.abs(),
-                            "inhibitory" => -w.abs(),
-                            _ => *w,
-                        };
-                    }
-                }
-                let mut p = json!({
-                    "name": format!("{from}->{to}"), "from": from, "to": to,
-                    "num_weight_bits": bits, "weight_exp": weight_exp,
-                });
-                // Unset: a learning projection is mixed whatever its weights
-                // (as Lava's is), any other infers its mode from them.
-                if mode != "unset" {
-                    p["sign_mode"] = json!(mode);
-                }
-                if sparse {
-                    let mut entries = Vec::new();
-                    for (post, row) in rows.iter().enumerate() {
-                        for (pre, &w) in row.iter().enumerate() {
-                            if (pre + post) % 2 == 0 {
-                                entries.push(json!([pre, post, w]));
-                            }
+            .prop_map(
+                move |(mode, mut rows, sparse, rule, (bits, weight_exp), delay)| {
+                    for row in &mut rows {
+                        for w in row.iter_mut() {
+                            *w = match mode {
+                                "excitatory" => w.abs(),
+                                "inhibitory" => -w.abs(),
+                                _ => *w,
+                            };
                         }
                     }
-                    if entries.is_empty() {
-                        entries.push(json!([0, 0, 0]));
+                    let mut p = json!({
+                        "name": format!("{from}->{to}"), "from": from, "to": to,
+                        "num_weight_bits": bits, "weight_exp": weight_exp,
+                    });
+                    // Unset: a learning projection is mixed whatever its weights
+                    // (as Lava's is), any other infers its mode from them.
+                    if mode != "unset" {
+                        p["sign_mode"] = json!(mode);
                     }
-                    p["sparse"] = json!(entries);
-                } else {
-                    p["dense"] = json!(rows);
-                }
-                if learns {
-                    p["learning"] = rule;
-                }
-                p
-            })
+                    if sparse {
+                        let mut entries = Vec::new();
+                        for (post, row) in rows.iter().enumerate() {
+                            for (pre, &w) in row.iter().enumerate() {
+                                if (pre + post) % 2 == 0 {
+                                    entries.push(json!([pre, post, w]));
+                                }
+                            }
+                        }
+                        if entries.is_empty() {
+                            entries.push(json!([0, 0, 0]));
+                        }
+                        p["sparse"] = json!(entries);
+                    } else {
+                        p["dense"] = json!(rows);
+                    }
+                    if learns {
+                        p["learning"] = rule;
+                    } else {
+                        p["delay"] = json!(delay);
+                    }
+                    p
+                },
+            )
     }
 
     /// A random network, the steps to run, neurons per core, and the values

@@ -307,6 +307,10 @@ impl FromProgram<'_> {
         let core = &self.program.cores[c];
         for s in &core.synapses[core.axons[d.axon.0 as usize].range()] {
             let g = &core.groups[usize::from(s.group.0)];
+            // Learning groups deliver their changing weights themselves.
+            if g.learning.is_some() {
+                continue;
+            }
             let weight = g.weight_of(s.weight);
             out.push(if g.weight_exp >= 0 {
                 Global {
@@ -533,7 +537,7 @@ impl Fabric {
             for (a, run) in core.axons.iter().enumerate() {
                 for s in &core.synapses[run.range()] {
                     let g = &core.groups[usize::from(s.group.0)];
-                    if g.weight_exp < 0 {
+                    if g.weight_exp < 0 && g.learning.is_none() {
                         let w = u64::from(g.weight_of(s.weight).unsigned_abs());
                         targets
                             .entry((s.group.0, s.delay))
@@ -708,6 +712,21 @@ impl Fabric {
             let port = self.tables.port_base.partition_point(|&b| b <= s) - 1;
             (port, (s - self.tables.port_base[port]) as usize)
         })
+    }
+
+    /// Adds `value` to the input of neuron `neuron` of core `core` at step
+    /// `step` (modulo 2^32), which must lie within the core's ring: from the
+    /// step after the last one run to its largest delay beyond.
+    pub(crate) fn add_input(&mut self, core: usize, neuron: u32, step: u64, value: i32) {
+        let Some(part) = self.parts.iter_mut().find(|p| p.cores.contains(&core)) else {
+            return;
+        };
+        let (ring, offset) = place_in(part, core);
+        let ring = &mut part.rings[ring as usize];
+        let at = ring.slot(step) + offset as usize + neuron as usize;
+        if let Some(input) = ring.data.get_mut(at) {
+            *input = input.wrapping_add(value);
+        }
     }
 
     /// This step's host spikes as channel numbers counted across all ports

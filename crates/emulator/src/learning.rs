@@ -2,12 +2,13 @@
 //! the spikes of every step, and at its epoch's end updates its synapses
 //! with the learning engine (`neurite-learning`).
 //!
-//! A group's synapses are delivered by the fabric like any other; their
-//! weights change only at epoch ends, after which the fabric is rebuilt with
-//! the new weights. The rebuild waits until the step after the epoch's end
-//! has delivered the spikes of the epoch's last step, so those spikes still
-//! meet the old weights and new weights are first used for the spikes of the
-//! step after the epoch ends, as in Lava.
+//! A group's synapses are delivered here, not by the fabric, from the
+//! group's own weights, which its epochs update in place: at the end of
+//! step t, the step's spikes add their weights into the input of step
+//! t + 1 + delay (where the fabric would add them at the start of step
+//! t + 1), before the epoch's update, so the spikes of an epoch's last step
+//! still meet the old weights and new weights are first used for the spikes
+//! of the step after the epoch ends, as in Lava.
 //!
 //! Learning runs on the caller's thread after the cores' update, in core and
 //! group order; every random number is a function of the seed and the step,
@@ -20,6 +21,7 @@ use neurite_learning::{
 };
 use neurite_program::{GroupId, Program};
 
+use crate::fabric::Fabric;
 use crate::{EmulatorError, SynapseVar};
 
 /// What the learning of all groups has done so far.
@@ -73,6 +75,15 @@ struct Group {
     post_trace: Option<PostNeuronTrace>,
     y1: Vec<i32>,
     spiked_before: Vec<bool>,
+    /// Delivery: the synapses (indices above) of each axon, which the
+    /// synapse memory keeps together; each synapse's target neuron in the
+    /// core and delay; the group's weight exponent; and the per-target sums
+    /// of a step for a negative exponent, by (target, delay).
+    axon_synapses: HashMap<u32, (u32, u32)>,
+    targets: Vec<u32>,
+    arrival: Vec<u8>,
+    weight_exp: i8,
+    sums: HashMap<(u32, u8), i64>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -97,14 +108,9 @@ pub(crate) struct Learning {
     post_of: HashMap<(u32, u32), Vec<(u32, u32)>>,
     modulators: Vec<Modulator>,
     names: Vec<String>,
-    /// Weights changed at an epoch end and the fabric awaits them.
-    pub(crate) pending: bool,
     pub(crate) counts: LearningCounts,
     /// Per core, (synaptic updates, trace updates) of the last step.
     per_core: Vec<(u64, u64)>,
-    /// The weights of a group before its update, to tell whether the fabric
-    /// needs them.
-    scratch: Vec<i16>,
 }
 
 fn sign_mode(mode: neurite_program::SignMode) -> SignMode {
@@ -137,10 +143,8 @@ impl Learning {
                 .iter()
                 .map(|m| m.name.clone())
                 .collect(),
-            pending: false,
             counts: LearningCounts::default(),
             per_core: vec![(0, 0); program.cores.len()],
-            scratch: Vec::new(),
         };
         for m in &program.neuromodulators {
             let mut sources = HashMap::new();
@@ -169,14 +173,22 @@ impl Learning {
                     lg.post.iter().map(|&(n, p)| (n.0, p)).collect();
                 let (mut entries, mut pre, mut post, mut weights) =
                     (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+                let (mut targets, mut arrival) = (Vec::new(), Vec::new());
+                let mut axon_synapses = HashMap::new();
                 for (a, run) in core.axons.iter().enumerate() {
+                    let first = entries.len() as u32;
                     for (k, s) in core.synapses[run.range()].iter().enumerate() {
                         if s.group == lg.group {
                             entries.push((run.start as usize + k) as u32);
                             pre.push(pre_by_axon.get(&(a as u32)).copied().unwrap_or(0));
                             post.push(post_by_neuron.get(&s.target.0).copied().unwrap_or(0));
                             weights.push(s.weight);
+                            targets.push(s.target.0);
+                            arrival.push(s.delay);
                         }
+                    }
+                    if entries.len() as u32 > first {
+                        axon_synapses.insert(a as u32, (first, entries.len() as u32));
                     }
                 }
                 for &(axon, p) in &lg.pre {
@@ -193,7 +205,8 @@ impl Learning {
                         .or_default()
                         .push((g, k as u32));
                 }
-                let mode = core.groups[usize::from(lg.group.0)].sign_mode;
+                let desc = &core.groups[usize::from(lg.group.0)];
+                let mode = desc.sign_mode;
                 learning.groups.push(Group {
                     core: c,
                     group: lg.group,
@@ -214,6 +227,11 @@ impl Learning {
                     post_trace,
                     y1: vec![0; lg.post.len()],
                     spiked_before: vec![false; lg.post.len()],
+                    axon_synapses,
+                    targets,
+                    arrival,
+                    weight_exp: desc.weight_exp,
+                    sums: HashMap::new(),
                 });
             }
         }
@@ -249,6 +267,46 @@ impl Learning {
     /// The value a neuromodulator had in the last step.
     pub(crate) fn modulator_value(&self, index: usize) -> Option<i32> {
         self.modulators.get(index).map(|m| m.value)
+    }
+
+    /// Delivers step `t`'s spikes through the learning groups' synapses:
+    /// `pre_axons` are the (core, axon) the step's spikes reached, as in
+    /// [`Learning::end_step`], which must follow (it may change weights).
+    /// Each adds its weight, shifted by a non-negative exponent, into the
+    /// input of step t + 1 + delay of its target; with a negative exponent
+    /// the group's weights are summed per target first and the sum shifted
+    /// (rounding toward −∞), as the fabric does for other groups.
+    pub(crate) fn deliver(&mut self, fabric: &mut Fabric, t: u64, pre_axons: &[(u32, u32)]) {
+        for &(c, a) in pre_axons {
+            let Some(list) = self.pre_of.get(&(c, a)) else {
+                continue;
+            };
+            for &(g, _) in list {
+                let group = &mut self.groups[g as usize];
+                let Some(&(first, end)) = group.axon_synapses.get(&a) else {
+                    continue;
+                };
+                for k in first as usize..end as usize {
+                    // Learning weights are kept on the 8-bit scale.
+                    let weight = i32::from(group.weights[k]);
+                    let (target, delay) = (group.targets[k], group.arrival[k]);
+                    if group.weight_exp >= 0 {
+                        let arrives = t + 1 + u64::from(delay);
+                        fabric.add_input(group.core, target, arrives, weight << group.weight_exp);
+                    } else {
+                        *group.sums.entry((target, delay)).or_default() += i64::from(weight);
+                    }
+                }
+            }
+        }
+        for group in &mut self.groups {
+            let shift = u32::from(group.weight_exp.unsigned_abs());
+            for ((target, delay), sum) in group.sums.drain() {
+                let arrives = t + 1 + u64::from(delay);
+                // Modulo 2^32, as the fabric's sums.
+                fabric.add_input(group.core, target, arrives, (sum >> shift) as i32);
+            }
+        }
     }
 
     /// Records step `t`'s spikes and ends the step: `neuron_spikes` are
@@ -328,7 +386,6 @@ impl Learning {
             let Some(epoch) = group.traces.end_step(&group.profile) else {
                 continue;
             };
-            self.scratch.clone_from(&group.weights);
             let applied = apply(
                 &group.profile,
                 &epoch,
@@ -357,12 +414,8 @@ impl Learning {
                 lg.tags.clone_from(&group.tags);
                 lg.delays.clone_from(&group.delays);
             }
-            // The fabric is rebuilt only when some weight changed.
-            if self.scratch != group.weights {
-                for (&entry, &w) in group.entries.iter().zip(&group.weights) {
-                    core.synapses[entry as usize].weight = w;
-                }
-                self.pending = true;
+            for (&entry, &w) in group.entries.iter().zip(&group.weights) {
+                core.synapses[entry as usize].weight = w;
             }
         }
     }
@@ -395,8 +448,8 @@ impl Learning {
     /// Writes `var` of a projection's synapses `start..start + values.len()`
     /// (numbered as [`Learning::learned`] lists them: by pre, then post),
     /// into the groups and into `program`; nothing is written unless every
-    /// value is in its variable's range. New weights reach the fabric as an
-    /// epoch's do: the spikes of the step already run still meet the old.
+    /// value is in its variable's range. New weights act as an epoch's do: the
+    /// spikes of the step already run have met the old.
     pub(crate) fn write(
         &mut self,
         program: &mut Program,
@@ -458,7 +511,6 @@ impl Learning {
                 SynapseVar::Weight => {
                     group.weights[k] = value;
                     core.synapses[group.entries[k] as usize].weight = value;
-                    self.pending = true;
                 }
                 SynapseVar::Tag => group.tags[k] = value,
                 SynapseVar::Delay => group.delays[k] = value,

@@ -233,8 +233,8 @@ pub struct Emulator {
     /// The counters of the last step and since creation.
     counts: Counts,
     model: Option<Model>,
-    /// Learning, and the Program whose weights it changes (the fabric is
-    /// rebuilt from it after each epoch's end).
+    /// Learning, and the Program whose weights it changes (kept current for
+    /// reading back).
     learning: Option<(learning::Learning, Box<Program>)>,
     /// What `learn` hands the learning groups each step, reused: spiking
     /// neurons (global and as (core, neuron)) and the axons spikes reached.
@@ -406,19 +406,13 @@ impl Emulator {
             .after_step(t, &self.cores, &self.fabric, self.model.as_mut(), learning);
     }
 
-    /// Installs the weights of the last epoch's end, now that the spikes
-    /// they must not meet are delivered, then records this step's spikes in
-    /// the learning groups and ends their step.
+    /// Delivers this step's spikes through the learning synapses, then
+    /// records them in the learning groups and ends their step (which may
+    /// change weights, for the spikes of later steps).
     fn learn(&mut self) {
         let Some((learning, program)) = &mut self.learning else {
             return;
         };
-        if learning.pending {
-            let mut fabric = Fabric::new(program, self.fabric.parts());
-            fabric.carry_over(&self.fabric);
-            self.fabric = fabric;
-            learning.pending = false;
-        }
         let (global, neurons, axons) = &mut self.learn_scratch;
         global.clear();
         global.extend(self.fabric.neuron_spikes());
@@ -439,6 +433,7 @@ impl Emulator {
                 axons.push((d.core.0, d.axon.0));
             }
         }
+        learning.deliver(&mut self.fabric, self.step, axons);
         learning.end_step(program, neurons, global, axons);
     }
 

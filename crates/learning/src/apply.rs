@@ -154,6 +154,13 @@ pub fn apply(
             )));
         }
     }
+    let depends = |dependency: Dependency| {
+        profile
+            .rules
+            .iter()
+            .flatten()
+            .any(|rule| rule.products.iter().any(|p| p.dependency == dependency))
+    };
     let context = Context {
         profile,
         epoch: epoch.data(),
@@ -161,6 +168,9 @@ pub fn apply(
         n_pre,
         n_post,
         sign_mode: synapses.sign_mode,
+        on_x0: depends(Dependency::X0),
+        on_y0: depends(Dependency::Y0),
+        on_u: depends(Dependency::U) && epoch.data().u,
     };
     let Synapses {
         layout,
@@ -272,23 +282,65 @@ struct Context<'a> {
     n_pre: usize,
     n_post: usize,
     sign_mode: SignMode,
+    /// Whether some product depends on x0, on y0, and on an active u_k: a
+    /// synapse whose pre and post did not spike in the epoch (and no u_k
+    /// fires) has every product 0.
+    on_x0: bool,
+    on_y0: bool,
+    on_u: bool,
 }
 
 impl Context<'_> {
     /// Updates synapse `k` from pre neuron `i` to post neuron `j`.
     fn update(&self, vars: &mut Vars<'_>, k: usize, i: usize, j: usize) {
-        let old = [
+        // Most synapses of a large group saw no spike in the epoch: every
+        // product is 0, so only the clamp and the rounding are left, and a
+        // value in its range (with no fraction) rounds to itself: the
+        // sign-mode floor is within the range.
+        let spiked = (self.on_x0 && self.epoch.tx[i] > 0) || (self.on_y0 && self.epoch.ty[j] > 0);
+        let idle = !self.on_u && !spiked;
+        let settled = |target: Target, value: Option<&i16>| {
+            let value = value.map_or(0, |&v| i32::from(v));
+            let (lo, hi) = self.range(target);
+            let acc = value << ACC_FRACTION;
+            (lo..=hi).contains(&value) && acc == acc.clamp(ACC_MIN, ACC_MAX)
+        };
+        if idle
+            && Target::ALL.into_iter().all(|target| {
+                self.profile.rule(target).is_none()
+                    || settled(
+                        target,
+                        match target {
+                            Target::Dw => vars.weights.get(k),
+                            Target::Dd => vars.delays.get(k),
+                            Target::Dt => vars.tags.get(k),
+                        },
+                    )
+            })
+        {
+            return;
+        }
+        let (w, d, t) = (
             i32::from(vars.weights[k]),
             vars.delays.get(k).map_or(0, |&d| i32::from(d)),
             vars.tags.get(k).map_or(0, |&t| i32::from(t)),
-        ];
-        let mut new = old;
+        );
+        let old = [w, d, t];
+        // Built from the values, not copied from `old`: a copy reads the
+        // array as it is still being stored, which stalls.
+        let mut new = [w, d, t];
         for target in Target::ALL {
             if let Some(rule) = self.profile.rule(target) {
                 let mut acc = old[target.index()] << ACC_FRACTION;
-                for product in &rule.products {
-                    let p = self.product(product, old, i, j);
-                    acc = (acc + p).clamp(ACC_MIN, ACC_MAX);
+                if idle {
+                    if !rule.products.is_empty() {
+                        acc = acc.clamp(ACC_MIN, ACC_MAX);
+                    }
+                } else {
+                    for product in &rule.products {
+                        let p = self.product(product, old, i, j);
+                        acc = (acc + p).clamp(ACC_MIN, ACC_MAX);
+                    }
                 }
                 new[target.index()] = self.round(target, acc);
             }
@@ -354,12 +406,17 @@ impl Context<'_> {
         };
         let fraction = f64::from(acc & ((1 << ACC_FRACTION) - 1)) / 128.0;
         let rounded = (acc >> ACC_FRACTION) + i32::from(self.epoch.r_synaptic < fraction);
-        let (lo, hi) = match target {
+        let (lo, hi) = self.range(target);
+        rounded.clamp(lo, hi)
+    }
+
+    /// The range a target's variable is clipped to.
+    fn range(&self, target: Target) -> (i32, i32) {
+        match target {
             Target::Dw => self.sign_mode.learned_range(),
             Target::Dd => DELAY_RANGE,
             Target::Dt => TAG_RANGE,
-        };
-        rounded.clamp(lo, hi)
+        }
     }
 }
 
