@@ -715,7 +715,7 @@ mod tests {
                 dv: [0, 1, rng.range(0, 4095)][rng.range(0, 2) as usize] as u16,
                 vth: rng.range(0, 3000) as u32,
                 refractory: if refractory { rng.range(0, 4) as u8 } else { 0 },
-                reset: if rng.next() % 2 == 0 {
+                reset: if rng.next().is_multiple_of(2) {
                     Reset::Zero
                 } else {
                     Reset::Subtract
@@ -725,7 +725,7 @@ mod tests {
         let count = profiles.len();
         // One shared bias, or one per neuron.
         let (mant, exp) = (rng.range(-4096, 4095) as i16, rng.range(0, 7) as u8);
-        let per_neuron = rng.next() % 2 == 0;
+        let per_neuron = rng.next().is_multiple_of(2);
         let bias = |rng: &mut Rng| match (biased, per_neuron) {
             (false, _) => (0, 0),
             (true, false) => (mant, exp),
