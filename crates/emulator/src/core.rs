@@ -231,6 +231,124 @@ fn update<const REFRACTORY: bool, const REST: bool, const COUNT: bool>(
     pass
 }
 
+/// A core's neuron state as [`update`] takes it: every slice padded to a
+/// multiple of [`LANES`].
+struct Lanes<'a> {
+    u: &'a mut [i32],
+    v: &'a mut [i32],
+    refractory_left: &'a mut [i32],
+    input: &'a mut [i32],
+    flags: &'a mut [u8],
+}
+
+/// [`update`] specialised to a core's constants: whether some neuron has a
+/// refractory period, and whether no neuron is biased. Inlined into each
+/// instruction set's entry in [`dispatch`].
+#[inline(always)]
+fn update_all(params: &Params, refractory: bool, no_bias: bool, state: Lanes<'_>) -> Pass {
+    let Lanes {
+        u,
+        v,
+        refractory_left: r,
+        input,
+        flags,
+    } = state;
+    match (params, refractory, no_bias) {
+        // A shared bias: every neuron is active, or none is biased.
+        (Params::Uniform(c), false, false) => {
+            update::<false, false, false>(u, v, r, input, flags, Constants::from(*c))
+        }
+        (Params::Uniform(c), false, true) => {
+            update::<false, true, true>(u, v, r, input, flags, Constants::from(*c))
+        }
+        (Params::Uniform(c), true, false) => {
+            update::<true, false, false>(u, v, r, input, flags, Constants::from(*c))
+        }
+        (Params::Uniform(c), true, true) => {
+            update::<true, true, true>(u, v, r, input, flags, Constants::from(*c))
+        }
+        (
+            Params::Columns {
+                keep_u,
+                keep_v,
+                bias,
+                theta,
+                refractory,
+                residue,
+            },
+            with_refractory,
+            rest,
+        ) => {
+            let columns = ColumnsRef {
+                keep_u,
+                keep_v,
+                bias,
+                theta,
+                refractory,
+                residue,
+            };
+            match (with_refractory, rest) {
+                (false, false) => update::<false, false, true>(u, v, r, input, flags, columns),
+                (false, true) => update::<false, true, true>(u, v, r, input, flags, columns),
+                (true, false) => update::<true, false, true>(u, v, r, input, flags, columns),
+                (true, true) => update::<true, true, true>(u, v, r, input, flags, columns),
+            }
+        }
+    }
+}
+
+/// The instruction set the neuron update is compiled for: the portable
+/// build (SSE2 on x86-64), or, on x86-64 processors that have it, AVX2.
+/// The arithmetic is the same Rust code either way, so the results are too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Isa {
+    Portable,
+    #[cfg(target_arch = "x86_64")]
+    Avx2,
+}
+
+impl Isa {
+    /// The best instruction set of this processor (std caches the
+    /// detection).
+    fn detect() -> Self {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            return Self::Avx2;
+        }
+        Self::Portable
+    }
+}
+
+/// The one place the update enters code compiled for a detected
+/// instruction set.
+#[allow(unsafe_code)]
+mod dispatch {
+    use super::{Isa, Lanes, Params, Pass};
+
+    /// [`super::update_all`] for the instruction set `isa`.
+    pub(super) fn update_all(
+        isa: Isa,
+        params: &Params,
+        refractory: bool,
+        no_bias: bool,
+        state: Lanes<'_>,
+    ) -> Pass {
+        match isa {
+            Isa::Portable => super::update_all(params, refractory, no_bias, state),
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `Isa::Avx2` comes only from `Isa::detect`, which
+            // found AVX2 on this processor at run time.
+            Isa::Avx2 => unsafe { update_all_avx2(params, refractory, no_bias, state) },
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn update_all_avx2(params: &Params, refractory: bool, no_bias: bool, state: Lanes<'_>) -> Pass {
+        super::update_all(params, refractory, no_bias, state)
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct CoreState {
     /// Physical core this one occupies.
@@ -239,6 +357,8 @@ pub(crate) struct CoreState {
     n: usize,
     lanes: usize,
     params: Params,
+    /// The instruction set the update runs with.
+    isa: Isa,
     /// Some neuron has a refractory period.
     refractory: bool,
     /// Neurons with a bias other than 0. With none, no input and all state
@@ -322,6 +442,7 @@ impl CoreState {
             n,
             lanes,
             params,
+            isa: Isa::detect(),
             refractory: constants.iter().any(|c| c.refractory > 0),
             biased: constants.iter().filter(|c| c.bias != 0).count(),
             bias_mant: neurons.bias_mant.clone(),
@@ -375,51 +496,15 @@ impl CoreState {
             self.last_spikes = 0;
             return;
         }
-        let (u, v, r) = (&mut self.u, &mut self.v, &mut self.refractory_left);
-        let flags = &mut self.spikes;
         let no_bias = self.biased == 0;
-        let pass = match (&self.params, self.refractory, no_bias) {
-            // A shared bias: every neuron is active, or none is biased.
-            (Params::Uniform(c), false, false) => {
-                update::<false, false, false>(u, v, r, input, flags, Constants::from(*c))
-            }
-            (Params::Uniform(c), false, true) => {
-                update::<false, true, true>(u, v, r, input, flags, Constants::from(*c))
-            }
-            (Params::Uniform(c), true, false) => {
-                update::<true, false, false>(u, v, r, input, flags, Constants::from(*c))
-            }
-            (Params::Uniform(c), true, true) => {
-                update::<true, true, true>(u, v, r, input, flags, Constants::from(*c))
-            }
-            (
-                Params::Columns {
-                    keep_u,
-                    keep_v,
-                    bias,
-                    theta,
-                    refractory,
-                    residue,
-                },
-                with_refractory,
-                rest,
-            ) => {
-                let columns = ColumnsRef {
-                    keep_u,
-                    keep_v,
-                    bias,
-                    theta,
-                    refractory,
-                    residue,
-                };
-                match (with_refractory, rest) {
-                    (false, false) => update::<false, false, true>(u, v, r, input, flags, columns),
-                    (false, true) => update::<false, true, true>(u, v, r, input, flags, columns),
-                    (true, false) => update::<true, false, true>(u, v, r, input, flags, columns),
-                    (true, true) => update::<true, true, true>(u, v, r, input, flags, columns),
-                }
-            }
+        let state = Lanes {
+            u: &mut self.u,
+            v: &mut self.v,
+            refractory_left: &mut self.refractory_left,
+            input,
+            flags: &mut self.spikes,
         };
+        let pass = dispatch::update_all(self.isa, &self.params, self.refractory, no_bias, state);
         self.resting = no_bias && pass.state == 0;
         // Without COUNT every neuron is active; padding neurons never are.
         self.last_active = if no_bias || matches!(self.params, Params::Columns { .. }) {
@@ -594,4 +679,161 @@ impl CoreState {
 /// The writable columns of a core's constants.
 struct ColumnsMut<'a> {
     bias: &'a mut Vec<i32>,
+}
+
+#[cfg(test)]
+mod tests {
+    use neurite_program::{Core, NeuronModel, NeuronProfile, Neurons, ProfileId, Reset, Run};
+
+    use super::{CoreState, Isa};
+    use crate::Var;
+
+    /// xorshift64*: a small deterministic generator.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        }
+
+        fn range(&mut self, lo: i64, hi: i64) -> i64 {
+            lo + (self.next() % (hi - lo + 1) as u64) as i64
+        }
+    }
+
+    /// A core of `n` neurons without synapses, over `profiles` random
+    /// profiles; `refractory` and `biased` say whether profiles may have a
+    /// refractory period and neurons a bias.
+    fn core(rng: &mut Rng, n: usize, profiles: usize, refractory: bool, biased: bool) -> Core {
+        let profiles: Vec<NeuronProfile> = (0..profiles)
+            .map(|_| NeuronProfile {
+                model: NeuronModel::Lif,
+                du: rng.range(0, 4095) as u16,
+                dv: [0, 1, rng.range(0, 4095)][rng.range(0, 2) as usize] as u16,
+                vth: rng.range(0, 3000) as u32,
+                refractory: if refractory { rng.range(0, 4) as u8 } else { 0 },
+                reset: if rng.next().is_multiple_of(2) {
+                    Reset::Zero
+                } else {
+                    Reset::Subtract
+                },
+            })
+            .collect();
+        let count = profiles.len();
+        // One shared bias, or one per neuron.
+        let (mant, exp) = (rng.range(-4096, 4095) as i16, rng.range(0, 7) as u8);
+        let per_neuron = rng.next().is_multiple_of(2);
+        let bias = |rng: &mut Rng| match (biased, per_neuron) {
+            (false, _) => (0, 0),
+            (true, false) => (mant, exp),
+            (true, true) => (rng.range(-4096, 4095) as i16, rng.range(0, 7) as u8),
+        };
+        let biases: Vec<(i16, u8)> = (0..n).map(|_| bias(rng)).collect();
+        Core {
+            location: 0,
+            profiles,
+            neurons: Neurons {
+                profile: (0..n)
+                    .map(|_| ProfileId(rng.range(0, count as i64 - 1) as u16))
+                    .collect(),
+                bias_mant: biases.iter().map(|b| b.0).collect(),
+                bias_exp: biases.iter().map(|b| b.1).collect(),
+                u: (0..n)
+                    .map(|_| rng.range(-(1 << 20), 1 << 20) as i32)
+                    .collect(),
+                v: (0..n)
+                    .map(|_| rng.range(-(1 << 20), 1 << 20) as i32)
+                    .collect(),
+            },
+            groups: Vec::new(),
+            axons: Vec::new(),
+            synapses: Vec::new(),
+            routes: vec![Run { start: 0, len: 0 }; n],
+            destinations: Vec::new(),
+            learning: Vec::new(),
+        }
+    }
+
+    /// Everything a step leaves in a core, padding lanes included.
+    fn assert_same(fast: &CoreState, portable: &CoreState, what: &str) {
+        assert_eq!(fast.u, portable.u, "u, {what}");
+        assert_eq!(fast.v, portable.v, "v, {what}");
+        assert_eq!(
+            fast.refractory_left, portable.refractory_left,
+            "refractory, {what}"
+        );
+        assert_eq!(fast.spikes, portable.spikes, "spikes, {what}");
+        assert_eq!(fast.last_counts(), portable.last_counts(), "counts, {what}");
+        assert_eq!(fast.resting, portable.resting, "rest, {what}");
+        assert_eq!(
+            fast.spike_counts, portable.spike_counts,
+            "spike counts, {what}"
+        );
+    }
+
+    /// The update compiled for the processor's best instruction set (AVX2
+    /// where there is one) and the portable build agree on every neuron and
+    /// padding neuron, step after step: shared and per-neuron constants,
+    /// with and without refractory periods and bias, both resets, input
+    /// from none to wrapping.
+    #[test]
+    fn instruction_sets_agree() {
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        let mut spikes = 0;
+        for case in 0..96 {
+            let n = [1, 15, 16, 37, 100, 1000][case % 6];
+            let profiles = 1 + (case / 6) % 3;
+            let (refractory, biased) = ((case / 18) % 2 == 0, (case / 36) % 2 == 0);
+            let core = core(&mut rng, n, profiles, refractory, biased);
+            let mut fast = CoreState::new(&core);
+            let mut portable = CoreState::new(&core);
+            portable.isa = Isa::Portable;
+            let lanes = fast.lanes();
+            let (mut out_fast, mut out_portable) = (Vec::new(), Vec::new());
+            for step in 0..300 {
+                // Quiet steps (the core may come to rest), small input,
+                // input reaching the threshold, and input wrapping u.
+                let scale = [0, 0, 1 << 8, 1 << 12, 1 << 16, 1 << 30][rng.range(0, 5) as usize];
+                let mut input: Vec<i32> = (0..lanes)
+                    .map(|i| {
+                        if i < n && scale != 0 {
+                            rng.range(-scale / 4, scale) as i32
+                        } else {
+                            0
+                        }
+                    })
+                    .collect();
+                // Per-neuron columns made from shared constants mid-run.
+                if step == 150 && n > 3 {
+                    let bias = rng.range(-4096, 4095) as i32;
+                    fast.set(Var::BiasMant, 3, bias);
+                    portable.set(Var::BiasMant, 3, bias);
+                }
+                let mut copy = input.clone();
+                fast.update_neurons(&mut input);
+                portable.update_neurons(&mut copy);
+                assert!(input.iter().chain(&copy).all(|&a| a == 0));
+                out_fast.clear();
+                out_portable.clear();
+                fast.collect_spikes(7, &mut out_fast);
+                portable.collect_spikes(7, &mut out_portable);
+                assert_eq!(out_fast, out_portable);
+                spikes += out_fast.len();
+                assert_same(&fast, &portable, &format!("case {case}, step {step}"));
+            }
+        }
+        // The networks do spike.
+        assert!(spikes > 10_000, "{spikes} spikes");
+    }
+
+    #[test]
+    fn avx2_is_used_where_present() {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            assert_eq!(Isa::detect(), Isa::Avx2);
+        }
+    }
 }
